@@ -1,0 +1,67 @@
+"""Run benchmarks and rewrite ``bench/RESULTS.md``.
+
+Each benchmark is a module ``bench/<name>.py`` with ``run() -> str`` returning a Markdown
+section (figures beside their bound or peer, measured in the same run). The section is
+saved to ``bench/results/<name>.md`` and RESULTS.md is rebuilt from every saved section,
+so running one benchmark keeps the others' last figures.
+
+Usage: ``python -m bench.run all`` or ``python -m bench.run sim client ...``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+# Order in RESULTS.md; a module missing here is simply not run yet.
+BENCHMARKS = ["sim", "client", "roster", "planner", "apply"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(fh.readline().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+
+
+def main(argv: list[str]) -> int:
+    names = BENCHMARKS if not argv or argv == ["all"] else argv
+    RESULTS.mkdir(exist_ok=True)
+    for name in names:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bench.{name}":
+                print(f"bench {name}: not written yet, skipped", file=sys.stderr)
+                continue
+            raise
+        print(f"== bench {name}", file=sys.stderr)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        section = module.run()
+        (RESULTS / f"{name}.md").write_text(f"<!-- measured {stamp} on {machine()} -->\n{section.strip()}\n")
+    parts = [
+        "# Benchmark results\n",
+        "Written by `make bench` (`python -m bench.run`); do not edit by hand. Each section says when and on",
+        "what machine it was measured; every figure stands beside its bound or peer from the same run.\n",
+    ]
+    for name in BENCHMARKS:
+        path = RESULTS / f"{name}.md"
+        if path.exists():
+            parts.append(path.read_text())
+    (HERE / "RESULTS.md").write_text("\n".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
