@@ -1,0 +1,152 @@
+"""The current state: every enrollment of some courses, as a ``CURRENT_COLUMNS`` frame.
+
+Rows go straight from Canvas's JSON into per-column lists (no record object per row),
+and each column becomes a typed pandas array once at the end: on 100,000 enrollments
+that is several times faster than building dataclasses first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from reconcile.canvas.errors import NotFound
+from reconcile.canvas.refs import normalize, segment
+from reconcile.frames import CANVAS_STATES, CURRENT_COLUMNS, UTC_TS, conform
+
+if TYPE_CHECKING:
+    from reconcile.canvas.client import CanvasClient
+
+# column -> how to read it from one enrollment JSON object (u = its embedded user or {})
+_FROM_ENROLLMENT: dict[str, str] = {
+    "id": "id",
+    "course_id": "course_id",
+    "sis_course_id": "sis_course_id",
+    "course_section_id": "course_section_id",
+    "sis_section_id": "sis_section_id",
+    "user_id": "user_id",
+    "type": "type",
+    "role": "role",
+    "role_id": "role_id",
+    "state": "enrollment_state",
+    "start_at": "start_at",
+    "end_at": "end_at",
+    "limit_privileges_to_course_section": "limit_privileges_to_course_section",
+    "associated_user_id": "associated_user_id",
+    "sis_import_id": "sis_import_id",
+    "last_attended_at": "last_attended_at",
+    "last_activity_at": "last_activity_at",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "temporary_enrollment_source_user_id": "temporary_enrollment_source_user_id",
+}
+_FROM_USER: dict[str, str] = {
+    "user_integration_id": "integration_id",
+    "login_id": "login_id",
+    "user_name": "name",
+}
+
+
+class Columns:
+    """Accumulates enrollment JSON objects column by column."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, list[Any]] = {name: [] for name in CURRENT_COLUMNS}
+
+    def add(self, course_ref: str, items: list[dict[str, Any]]) -> None:
+        data = self.data
+        data["course_ref"].extend([course_ref] * len(items))
+        for column, key in _FROM_ENROLLMENT.items():
+            data[column].extend([item.get(key) for item in items])
+        users = [item.get("user") or {} for item in items]
+        for column, key in _FROM_USER.items():
+            data[column].extend([user.get(key) for user in users])
+        # sis_user_id sits on the enrollment for SIS readers, on the user object otherwise
+        data["sis_user_id"].extend(
+            [
+                item.get("sis_user_id") or user.get("sis_user_id")
+                for item, user in zip(items, users, strict=True)
+            ]
+        )
+
+    def extend(self, other: Columns) -> None:
+        for name, values in other.data.items():
+            self.data[name].extend(values)
+
+    def frame(self) -> pd.DataFrame:
+        """The accumulated rows as a frame with exactly CURRENT_COLUMNS and their dtypes."""
+        series = {}
+        for name, dtype in CURRENT_COLUMNS.items():
+            values = self.data[name]
+            if dtype == UTC_TS:
+                series[name] = pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), dtype=UTC_TS)
+            elif dtype == "Int64":
+                series[name] = pd.Series(pd.array(values, dtype="Int64"))
+            elif dtype == "boolean":
+                series[name] = pd.Series(pd.array(values, dtype="boolean"))
+            else:
+                series[name] = pd.Series(
+                    pd.array([None if v is None else str(v) for v in values], dtype=dtype)
+                )
+        return conform(pd.DataFrame(series), CURRENT_COLUMNS)
+
+
+def fetch(
+    client: CanvasClient,
+    course_refs: Sequence[str],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    states: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """See :meth:`CanvasClient.fetch_current`."""
+    wanted = list(dict.fromkeys(course_refs))  # one fetch per course, order kept
+    for ref in wanted:
+        normalize(ref)  # a malformed ref fails before any request
+    params = {"state[]": list(states or CANVAS_STATES), "per_page": client.per_page}
+    total = len(wanted)
+    parts: dict[str, Columns] = {}
+    if on_progress:
+        on_progress(0, total)
+    if not wanted:
+        return Columns().frame()
+
+    def one(ref: str) -> Columns:
+        columns = Columns()
+        path = f"/api/v1/courses/{segment(ref)}/enrollments"
+        try:
+            for page in client.transport.pages(path, params=params):
+                columns.add(ref, page.data)
+        except NotFound as exc:
+            raise NotFound(
+                f"course {ref} not found",
+                status=404,
+                method=exc.method,
+                path=exc.path,
+                canvas_message=exc.canvas_message,
+            ) from None
+        return columns
+
+    workers = max(1, min(client.concurrency, total))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canvas-fetch") as pool:
+        futures: dict[Future[Columns], str] = {pool.submit(one, ref): ref for ref in wanted}
+        pending = set(futures)
+        done_count = 0
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                error = future.exception()
+                if error is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise error
+                parts[futures[future]] = future.result()
+                done_count += 1
+                if on_progress:
+                    on_progress(done_count, total)
+    merged = Columns()
+    for ref in wanted:
+        merged.extend(parts[ref])
+    return merged.frame()
