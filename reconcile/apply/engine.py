@@ -1,0 +1,311 @@
+"""``apply_plan``: lock → stale check → guards → execute (journaled) → optional verify (DESIGN §7).
+
+The refusals are exceptions the CLI maps to exit codes: :class:`LockHeld` (6),
+:class:`StalePlan` (4), :class:`GuardTripped` (3), :class:`WrongCanvas` (1). A finished
+run, with or without failed operations, is an :class:`ApplyResult`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from reconcile.apply import journal as jr
+from reconcile.apply import stale
+from reconcile.apply.executor import Aborted, Executor, Outcome, ProgressCallback, Sender
+from reconcile.apply.lock import ApplyLock, LockHeld, who
+from reconcile.config import Config
+from reconcile.plan import GuardResult, Operation, Plan
+
+__all__ = [
+    "ApplyResult",
+    "GuardTripped",
+    "LockHeld",
+    "StalePlan",
+    "WrongCanvas",
+    "apply_plan",
+]
+
+
+class Client(Sender, Protocol):
+    """What apply needs from the Canvas client: send requests, fetch current state."""
+
+    def fetch_current(self, course_refs: Sequence[str]) -> pd.DataFrame:
+        """Every enrollment of those courses, in every state (frames.CURRENT_COLUMNS)."""
+        ...
+
+
+Replanner = Callable[[Sequence[str] | None], Plan]
+
+
+class StalePlan(Exception):
+    """Canvas changed since the plan was made, in these courses."""
+
+    def __init__(self, courses: Sequence[str], *, run_id: str) -> None:
+        self.courses = tuple(courses)
+        self.run_id = run_id
+        super().__init__(f"plan is stale: Canvas changed in {', '.join(self.courses)}")
+
+
+class GuardTripped(Exception):
+    """The plan trips safety guards and ``allow_drops`` was not given."""
+
+    def __init__(self, guards: Sequence[GuardResult], *, run_id: str) -> None:
+        self.guards = tuple(guards)
+        self.run_id = run_id
+        super().__init__("; ".join(g.message or g.name for g in self.guards))
+
+
+class WrongCanvas(Exception):
+    """The plan was made against a different Canvas than the one configured."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """How a run went. ``exit_code`` follows reconcile.exitcodes."""
+
+    run_id: str
+    plan: Plan  # the plan executed (the refreshed one after --refresh)
+    outcomes: tuple[Outcome, ...]
+    wall_seconds: float
+    resumed: bool
+    refreshed: bool
+    allow_drops: bool
+    aborted: str | None = None  # why the run stopped early, if it did
+    remaining: tuple[Operation, ...] | None = None  # --verify: what a re-plan still finds
+    client_stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == jr.FAILED)
+
+    @property
+    def skipped(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == jr.SKIPPED)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{action: {outcome: n}}`` where outcome is applied, already_held, done_earlier, verified, failed, skipped."""
+        table: dict[str, Counter[str]] = {}
+        for o in self.outcomes:
+            key = o.how if o.status == jr.DONE else o.status
+            table.setdefault(o.operation.action.value, Counter())[key] += 1
+        return {action: dict(sorted(c.items())) for action, c in sorted(table.items())}
+
+    @property
+    def exit_code(self) -> int:
+        from reconcile import exitcodes
+
+        if self.aborted is not None and not self.failures:
+            return exitcodes.ERROR
+        if self.failures or self.skipped or self.remaining or self.aborted:
+            return exitcodes.FAILED_OPERATIONS
+        return exitcodes.OK
+
+
+def fingerprint(current: pd.DataFrame) -> dict[str, str]:
+    """The planner's per-course fingerprint of ``current`` (the one stored in plans)."""
+    # Imported late: the planner is only needed once a plan is actually checked.
+    planner = importlib.import_module("reconcile.planner")
+    result: dict[str, str] = planner.fingerprint(current)
+    return result
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus random suffix."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def _client_stats(client: Any) -> dict[str, Any]:
+    stats = getattr(client, "stats", None)
+    if stats is None:
+        return {}
+    if callable(stats):
+        stats = stats()
+    if isinstance(stats, dict):
+        return dict(stats)
+    as_dict = getattr(stats, "as_dict", None)
+    if callable(as_dict):
+        return dict(as_dict())
+    try:
+        return dict(vars(stats))
+    except TypeError:
+        return {}
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    client: Client,
+    config: Config,
+    canvas_url: str | None = None,
+    state_dir: str | Path | None = None,
+    parallelism: int | None = None,
+    allow_drops: bool = False,
+    refresh: bool = False,
+    verify: bool = False,
+    lock_timeout: float = 0,
+    replan: Replanner | None = None,
+    on_start: Callable[[Plan, int], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ApplyResult:
+    """Apply exactly ``plan`` (or, with ``refresh`` and a stale plan, a fresh one).
+
+    ``replan(courses)`` must return a new plan from the plan's roster inputs (all courses
+    when ``courses`` is None); it is needed for ``refresh`` and ``verify`` only.
+    ``on_start(plan, n)`` is called once execution begins with ``n`` operations.
+    Raises LockHeld, StalePlan, GuardTripped or WrongCanvas before any write.
+    """
+    url = canvas_url or config.canvas.url
+    if plan.canvas_url and url and plan.canvas_url.rstrip("/") != url.rstrip("/"):
+        raise WrongCanvas(f"the plan was made for {plan.canvas_url}, but Canvas is configured as {url}")
+    if (refresh or verify) and replan is None:
+        raise ValueError("refresh and verify need a replan function")
+    directory = Path(state_dir if state_dir is not None else config.state_dir)
+    lock = ApplyLock(directory, canvas_url=url or plan.canvas_url, account=config.canvas.account_id)
+    lock.acquire(timeout=lock_timeout, plan_id=plan.plan_id)
+    started = time.monotonic()
+    try:
+        with jr.Journal.in_state_dir(directory) as journal:
+            return _apply_locked(
+                plan,
+                client=client,
+                config=config,
+                journal=journal,
+                url=url,
+                parallelism=parallelism or config.canvas.concurrency,
+                allow_drops=allow_drops,
+                refresh=refresh,
+                verify=verify,
+                replan=replan,
+                on_start=on_start,
+                on_progress=on_progress,
+                started=started,
+            )
+    finally:
+        lock.release()
+
+
+def _apply_locked(
+    plan: Plan,
+    *,
+    client: Client,
+    config: Config,
+    journal: jr.Journal,
+    url: str | None,
+    parallelism: int,
+    allow_drops: bool,
+    refresh: bool,
+    verify: bool,
+    replan: Replanner | None,
+    on_start: Callable[[Plan, int], None] | None,
+    on_progress: ProgressCallback | None,
+    started: float,
+) -> ApplyResult:
+    run_id = new_run_id()
+    overrides: dict[str, Any] = {
+        "allow_drops": allow_drops,
+        "refresh": refresh,
+        "verify": verify,
+        "parallelism": parallelism,
+    }
+    refreshed = False
+    while True:
+        courses = stale.touched_courses(plan)
+        records = journal.operations(plan.plan_id)
+        baseline = journal.baseline(plan.plan_id)
+        resumed = baseline is not None and any(r.status != jr.PENDING for r in records.values())
+        current = client.fetch_current(courses) if courses else None
+        changed: list[str] = []
+        if current is not None:
+            if resumed and baseline is not None:
+                changed = stale.changed_since_baseline(plan, current, baseline, records)
+            else:
+                changed = stale.changed_since_plan(plan, fingerprint(current), courses)
+        if not changed:
+            break
+        if refresh and not refreshed and replan is not None:
+            plan = replan(None)
+            refreshed = True
+            continue  # the fresh plan goes through the same check, then the guards
+        _refuse(
+            journal, run_id, plan, url, overrides, outcome="stale", message=f"changed: {', '.join(changed)}"
+        )
+        raise StalePlan(changed, run_id=run_id)
+
+    tripped = plan.tripped_guards
+    if tripped and not allow_drops:
+        _refuse(
+            journal, run_id, plan, url, overrides, outcome="guard", message="; ".join(g.name for g in tripped)
+        )
+        raise GuardTripped(tripped, run_id=run_id)
+    if current is not None and not resumed:
+        journal.save_baseline(plan.plan_id, stale.row_digests(current, courses))
+
+    overrides["refreshed"] = refreshed
+    overrides["guards_overridden"] = [g.name for g in tripped] if allow_drops else []
+    journal.start_run(
+        run_id, plan_id=plan.plan_id, canvas_url=url or plan.canvas_url, who=who(), overrides=overrides
+    )
+    executor = Executor(
+        plan,
+        sender=client,
+        journal=journal,
+        run_id=run_id,
+        parallelism=parallelism,
+        account=config.canvas.account_id,
+        on_progress=on_progress,
+    )
+    if on_start is not None:
+        on_start(plan, len(plan.operations))
+    aborted: str | None = None
+    try:
+        outcomes = executor.run()
+    except Aborted as exc:
+        aborted = str(exc)
+        outcomes = executor.outcomes
+    except BaseException:
+        journal.end_run(run_id, outcome="crashed", counts={}, message="unexpected error")
+        raise
+    remaining: tuple[Operation, ...] | None = None
+    if verify and aborted is None and replan is not None:
+        remaining = replan(stale.touched_courses(plan) or None).operations
+    result = ApplyResult(
+        run_id=run_id,
+        plan=plan,
+        outcomes=tuple(outcomes),
+        wall_seconds=time.monotonic() - started,
+        resumed=resumed,
+        refreshed=refreshed,
+        allow_drops=allow_drops,
+        aborted=aborted,
+        remaining=remaining,
+        client_stats=_client_stats(client),
+    )
+    outcome = "aborted" if aborted else ("failed" if result.exit_code else "ok")
+    journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted)
+    return result
+
+
+def _refuse(
+    journal: jr.Journal,
+    run_id: str,
+    plan: Plan,
+    url: str | None,
+    overrides: dict[str, Any],
+    *,
+    outcome: str,
+    message: str,
+) -> None:
+    """Journal a run that refused before any write, so history shows it."""
+    journal.start_run(
+        run_id, plan_id=plan.plan_id, canvas_url=url or plan.canvas_url, who=who(), overrides=overrides
+    )
+    journal.end_run(run_id, outcome=outcome, counts={}, message=message)

@@ -1,0 +1,136 @@
+"""One apply at a time per Canvas URL and account, through the state dir.
+
+The lock is an OS file lock (``filelock``, i.e. ``fcntl.flock`` on POSIX): the kernel
+releases it when the holding process dies, so a lock left by a killed apply is simply
+free for the next one; nothing has to guess whether a pid is still alive. Who holds it
+is written to a side file after acquiring, so a refused apply can say pid, host, user
+and since when. The side file of a dead holder is stale but harmless: it is only read
+while the lock is actually held, and the next holder overwrites it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from reconcile.apply.journal import utc_now
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or last held) a lock."""
+
+    pid: int | None
+    host: str | None
+    user: str | None
+    since: str | None
+    plan_id: str | None = None
+
+    def describe(self) -> str:
+        """``pid 123 on host as user since 2026-...`` with unknown parts left out."""
+        parts = []
+        if self.pid is not None:
+            parts.append(f"pid {self.pid}")
+        if self.host:
+            parts.append(f"on {self.host}")
+        if self.user:
+            parts.append(f"as {self.user}")
+        if self.since:
+            parts.append(f"since {self.since}")
+        if self.plan_id:
+            parts.append(f"(plan {self.plan_id})")
+        return " ".join(parts) or "an unknown process"
+
+
+class LockHeld(Exception):
+    """Another apply holds the lock for this Canvas URL and account."""
+
+    def __init__(self, holder: Holder, *, path: Path) -> None:
+        self.holder = holder
+        self.path = path
+        super().__init__(f"another apply holds the lock: {holder.describe()}")
+
+
+def who() -> dict[str, Any]:
+    """The current process's identity, as recorded in locks and journal runs."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        user = None
+    return {"pid": os.getpid(), "host": socket.gethostname(), "user": user}
+
+
+def lock_key(canvas_url: str | None, account: str) -> str:
+    """A short stable key for (Canvas URL, account), usable in a file name."""
+    text = f"{(canvas_url or '').rstrip('/').lower()}|{account}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ApplyLock:
+    """The apply lock of one state dir for one Canvas URL and account.
+
+    ``with ApplyLock(...).acquire(timeout=0, plan_id=...):`` takes it or raises
+    :class:`LockHeld` naming the holder. ``timeout`` is in seconds; 0 fails fast.
+    """
+
+    def __init__(self, state_dir: str | Path, *, canvas_url: str | None, account: str = "self") -> None:
+        key = lock_key(canvas_url, account)
+        self.dir = Path(state_dir)
+        self.path = self.dir / f"apply-{key}.lock"
+        self.info_path = self.dir / f"apply-{key}.holder.json"
+        self.canvas_url = canvas_url
+        self._lock = filelock.FileLock(str(self.path), thread_local=False)
+
+    def acquire(self, *, timeout: float = 0, plan_id: str | None = None) -> ApplyLock:
+        """Take the lock, waiting up to ``timeout`` seconds; raises :class:`LockHeld`."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # filelock treats a negative timeout as "wait forever"; 0 means one try.
+            self._lock.acquire(timeout=max(timeout, 0), poll_interval=0.05)
+        except filelock.Timeout:
+            raise LockHeld(self.holder(), path=self.path) from None
+        info = {**who(), "since": utc_now(), "plan_id": plan_id, "canvas_url": self.canvas_url}
+        tmp = self.info_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info), encoding="utf-8")
+        os.replace(tmp, self.info_path)
+        return self
+
+    def release(self) -> None:
+        """Release the lock (the holder file stays, marked by the lock being free)."""
+        if self._lock.is_locked:
+            self._lock.release()
+
+    @property
+    def is_held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._lock.is_locked
+
+    def holder(self) -> Holder:
+        """The last recorded holder (meaningful while someone holds the lock)."""
+        try:
+            data = json.loads(self.info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return Holder(pid=None, host=None, user=None, since=None)
+        return Holder(
+            pid=data.get("pid"),
+            host=data.get("host"),
+            user=data.get("user"),
+            since=data.get("since"),
+            plan_id=data.get("plan_id"),
+        )
+
+    def __enter__(self) -> ApplyLock:
+        if not self.is_held:
+            self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
