@@ -7,6 +7,7 @@ run, with or without failed operations, is an :class:`ApplyResult`.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import secrets
 import time
@@ -110,11 +111,11 @@ class ApplyResult:
         return exitcodes.OK
 
 
-def fingerprint(current: pd.DataFrame) -> dict[str, str]:
+def fingerprint(current: pd.DataFrame, courses: Sequence[str]) -> dict[str, str]:
     """The planner's per-course fingerprint of ``current`` (the one stored in plans)."""
     # Imported late: the planner is only needed once a plan is actually checked.
-    planner = importlib.import_module("reconcile.planner")
-    result: dict[str, str] = planner.fingerprint(current)
+    planner = importlib.import_module("reconcile.planner.fingerprint")
+    result: dict[str, str] = planner.fingerprint(current, courses=courses)
     return result
 
 
@@ -131,9 +132,8 @@ def _client_stats(client: Any) -> dict[str, Any]:
         stats = stats()
     if isinstance(stats, dict):
         return dict(stats)
-    as_dict = getattr(stats, "as_dict", None)
-    if callable(as_dict):
-        return dict(as_dict())
+    if dataclasses.is_dataclass(stats) and not isinstance(stats, type):
+        return dataclasses.asdict(stats)
     try:
         return dict(vars(stats))
     except TypeError:
@@ -228,7 +228,7 @@ def _apply_locked(
             if resumed and baseline is not None:
                 changed = stale.changed_since_baseline(plan, current, baseline, records)
             else:
-                changed = stale.changed_since_plan(plan, fingerprint(current), courses)
+                changed = stale.changed_since_plan(plan, fingerprint(current, courses), courses)
         if not changed:
             break
         if refresh and not refreshed and replan is not None:

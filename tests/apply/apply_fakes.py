@@ -225,3 +225,35 @@ def make_plan(
         summary=summary,
         guards=guards,
     )
+
+
+def current_frame(canvas: FakeCanvas, course_refs: Any) -> Any:
+    """The fake's enrollments of ``course_refs`` as a CURRENT_COLUMNS frame."""
+    import pandas as pd
+
+    from reconcile.frames import CURRENT_COLUMNS, conform
+
+    users = {v: k for k, v in canvas.users.items()}
+    rows = [
+        {
+            "id": eid,
+            "course_ref": row["course"],
+            "user_id": row["user_id"],
+            "sis_user_id": users.get(row["user_id"], "").partition(":")[2] or None,
+            "role": row["role"],
+            "type": row["role"],
+            "state": row["enrollment_state"],
+            "associated_user_id": row["associated_user_id"],
+        }
+        for eid, row in canvas.enrollments.items()
+        if row["course"] in set(course_refs)
+    ]
+    return conform(pd.DataFrame(rows), CURRENT_COLUMNS)
+
+
+class FakeClient(FakeCanvas):
+    """The fake Canvas plus ``fetch_current``, as apply_plan needs."""
+
+    def fetch_current(self, course_refs: Any) -> Any:
+        with self._lock:
+            return current_frame(self, course_refs)

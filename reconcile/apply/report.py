@@ -1,0 +1,207 @@
+"""Summaries of apply runs and journal history, as text or JSON-ready data. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from reconcile.apply import journal as jr
+from reconcile.apply.engine import ApplyResult
+from reconcile.apply.executor import Outcome
+
+OUTCOME_ORDER = ("applied", "already_held", "verified", "done_earlier", "failed", "skipped")
+
+
+def _target(outcome: Outcome) -> str:
+    t = outcome.operation.target
+    section = f" section {t.section}" if t.section else ""
+    return f"{outcome.operation.action.value} {t.user} ({t.role}) in {t.course}{section}"
+
+
+def result_to_dict(result: ApplyResult) -> dict[str, Any]:
+    """The run summary as JSON-ready data (``reconcile apply --output json``)."""
+    stats = result.client_stats
+    return {
+        "run_id": result.run_id,
+        "plan_id": result.plan.plan_id,
+        "exit_code": result.exit_code,
+        "outcome": "aborted" if result.aborted else ("ok" if result.exit_code == 0 else "failed"),
+        "aborted": result.aborted,
+        "resumed": result.resumed,
+        "refreshed": result.refreshed,
+        "allow_drops": result.allow_drops,
+        "operations": len(result.plan.operations),
+        "counts": result.counts(),
+        "wall_seconds": round(result.wall_seconds, 3),
+        "requests": stats.get("requests"),
+        "retries": stats.get("retries"),
+        "throttled": stats.get("throttled"),
+        "failures": [_outcome_dict(o) for o in result.failures],
+        "skipped": [_outcome_dict(o) for o in result.skipped],
+        "verify": None
+        if result.remaining is None
+        else {"in_sync": not result.remaining, "remaining": [_op_dict(op) for op in result.remaining]},
+    }
+
+
+def _op_dict(op: Any) -> dict[str, Any]:
+    t = op.target
+    return {
+        "op_id": op.id,
+        "action": op.action.value,
+        "course": t.course,
+        "section": t.section,
+        "user": t.user,
+        "role": t.role,
+        "reason": op.reason,
+    }
+
+
+def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
+    return {**_op_dict(outcome.operation), "status": outcome.status, "error": outcome.error}
+
+
+def result_text(result: ApplyResult, *, limit: int = 50) -> str:
+    """The human summary of a run: counts per action and outcome, timing, failures."""
+    lines = []
+    n = len(result.plan.operations)
+    flags = [
+        word
+        for word, on in (
+            ("resumed", result.resumed),
+            ("refreshed", result.refreshed),
+            ("drops allowed", result.allow_drops),
+        )
+        if on
+    ]
+    extra = f" ({', '.join(flags)})" if flags else ""
+    lines.append(
+        f"Apply run {result.run_id} of plan {result.plan.plan_id}{extra}: "
+        f"{n} operation{'s' if n != 1 else ''} in {result.wall_seconds:.1f} s"
+    )
+    counts = result.counts()
+    if counts:
+        width = max(len(a) for a in counts)
+        for action, by_outcome in counts.items():
+            parts = [f"{k.replace('_', ' ')} {by_outcome[k]}" for k in OUTCOME_ORDER if k in by_outcome]
+            lines.append(f"  {action:<{width}}  {', '.join(parts)}")
+    stats = result.client_stats
+    if stats:
+        lines.append(
+            f"Requests: {stats.get('requests', 0)} (retries {stats.get('retries', 0)}, "
+            f"throttled {stats.get('throttled', 0)})"
+        )
+    if result.failures:
+        lines.append(f"Failed ({len(result.failures)}):")
+        lines += [f"  {_target(o)}: {o.error}" for o in result.failures[:limit]]
+        if len(result.failures) > limit:
+            lines.append(
+                f"  ... and {len(result.failures) - limit} more (see `reconcile history --run {result.run_id}`)"
+            )
+    if result.skipped:
+        lines.append(f"Skipped ({len(result.skipped)}):")
+        lines += [f"  {_target(o)}: {o.error}" for o in result.skipped[:limit]]
+        if len(result.skipped) > limit:
+            lines.append(f"  ... and {len(result.skipped) - limit} more")
+    if result.aborted:
+        lines.append(f"Stopped early: {result.aborted}. Run the same apply again to resume.")
+    if result.remaining is not None:
+        if result.remaining:
+            lines.append(f"Verify: {len(result.remaining)} operation(s) still to do after the run:")
+            lines += [
+                f"  {op.action.value} {op.target.user} ({op.target.role}) in {op.target.course}: {op.reason}"
+                for op in result.remaining[:limit]
+            ]
+        else:
+            lines.append("Verify: Canvas matches the roster for every touched course.")
+    elif result.failures or result.skipped:
+        lines.append("Fix the causes above and run the same apply again: done operations are not repeated.")
+    return "\n".join(lines)
+
+
+def run_to_dict(run: jr.RunRecord) -> dict[str, Any]:
+    """A journaled run as JSON-ready data."""
+    return {
+        "run_id": run.run_id,
+        "plan_id": run.plan_id,
+        "canvas_url": run.canvas_url,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "who": run.who,
+        "overrides": run.overrides,
+        "outcome": run.outcome,
+        "counts": run.counts,
+        "message": run.message,
+    }
+
+
+def record_to_dict(record: jr.OperationRecord) -> dict[str, Any]:
+    """A journaled operation as JSON-ready data."""
+    return {
+        "op_id": record.op_id,
+        "action": record.action,
+        "course": record.course,
+        "section": record.section,
+        "user": record.user,
+        "role": record.role,
+        "status": record.status,
+        "attempts": record.attempts,
+        "enrollment_id": record.enrollment_id,
+        "enrollment_state": record.enrollment_state,
+        "error": record.error,
+        "note": record.note,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+    }
+
+
+def _total(counts: dict[str, Any]) -> str:
+    totals: dict[str, int] = {}
+    for by_outcome in counts.values():
+        if isinstance(by_outcome, dict):
+            for key, value in by_outcome.items():
+                totals[key] = totals.get(key, 0) + int(value)
+    return ", ".join(f"{k.replace('_', ' ')} {totals[k]}" for k in OUTCOME_ORDER if k in totals) or "-"
+
+
+def runs_text(runs: Sequence[jr.RunRecord]) -> str:
+    """One line per run, newest first."""
+    if not runs:
+        return "No apply runs recorded in this state dir."
+    lines = []
+    for run in runs:
+        who = run.who.get("user") or "?"
+        host = run.who.get("host") or "?"
+        message = f"  [{run.message}]" if run.message else ""
+        lines.append(
+            f"{run.run_id}  {run.started_at}  {run.outcome:<8} plan {run.plan_id[:16]}  "
+            f"{who}@{host}  {_total(run.counts)}{message}"
+        )
+    return "\n".join(lines)
+
+
+def run_detail_text(run: jr.RunRecord, records: Sequence[jr.OperationRecord]) -> str:
+    """A run's header and every operation it touched, in the order they started."""
+    who = run.who
+    overrides = ", ".join(f"{k}={v}" for k, v in sorted(run.overrides.items())) or "none"
+    lines = [
+        f"Run {run.run_id}: {run.outcome}",
+        f"  plan     {run.plan_id}",
+        f"  canvas   {run.canvas_url or '-'}",
+        f"  by       {who.get('user') or '?'}@{who.get('host') or '?'} (pid {who.get('pid')})",
+        f"  started  {run.started_at}",
+        f"  ended    {run.ended_at or '-'}",
+        f"  options  {overrides}",
+    ]
+    if run.message:
+        lines.append(f"  note     {run.message}")
+    lines.append(f"Operations ({len(records)}):")
+    for r in records:
+        eid = f" enrollment {r.enrollment_id}" if r.enrollment_id is not None else ""
+        state = f" -> {r.enrollment_state}" if r.enrollment_state else ""
+        why = f": {r.error}" if r.error else (f" ({r.note})" if r.note else "")
+        lines.append(
+            f"  {r.status:<8} {r.action:<17} {r.user} ({r.role}) in {r.course}{eid}{state}"
+            f" [attempts {r.attempts}]{why}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,316 @@
+"""``reconcile apply`` (apply a reviewed plan, or plan-and-confirm from rosters) and ``reconcile history``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from reconcile import exitcodes
+
+
+class _Command(click.Command):
+    """A command whose usage errors exit 1: exit 2 means "changes present" in this tool."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            setattr(exc, "exit_code", exitcodes.ERROR)  # noqa: B010 - a ClassVar on the class
+            raise
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _is_plan_file(paths: Sequence[str]) -> bool:
+    """One JSON document with ``format_version``: a saved plan (rosters are CSV/YAML/folders)."""
+    if len(paths) != 1 or not Path(paths[0]).is_file():
+        return False
+    try:
+        with open(paths[0], "rb") as fh:
+            head = fh.read(1 << 16).lstrip()
+        if not head.startswith(b"{"):
+            return False
+        data = json.loads(Path(paths[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "format_version" in data
+
+
+def _load_config(config_path: str | None) -> Any:
+    from reconcile.config import ConfigError, load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        _fail(exitcodes.ERROR, "bad configuration:\n  " + "\n  ".join(exc.problems))
+
+
+@click.command(cls=_Command)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--auto-approve", is_flag=True, help="Apply a plan made from rosters without asking.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Operations in flight at once (default: canvas.concurrency from the config, 8).",
+)
+@click.option("--allow-drops", is_flag=True, help="Override tripped safety guards (recorded in the journal).")
+@click.option(
+    "--refresh", is_flag=True, help="If Canvas changed since the plan, re-plan instead of refusing."
+)
+@click.option("--verify", is_flag=True, help="Re-plan the touched courses afterwards; anything left exits 5.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another apply to finish (0: fail at once).",
+)
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="reconcile.yaml"
+)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def apply(
+    inputs: tuple[str, ...],
+    auto_approve: bool,
+    parallelism: int | None,
+    allow_drops: bool,
+    refresh: bool,
+    verify: bool,
+    lock_timeout: float,
+    config_path: str | None,
+    output: str,
+) -> None:
+    """Apply a saved plan (PLAN.json), or plan from ROSTER files and apply after confirmation.
+
+    A saved plan is applied exactly as reviewed: refused if Canvas changed meanwhile
+    (exit 4, or --refresh to re-plan), if a safety guard tripped (exit 3, or
+    --allow-drops), or if another apply runs (exit 6). Every operation is journaled in
+    the state dir, so running the same apply again after a crash or failure resumes:
+    done operations are not repeated. Exit 5 when operations failed.
+    """
+    from reconcile.canvas import CanvasClient
+    from reconcile.canvas.errors import CanvasError
+    from reconcile.plan import PlanFormatError, plan_from_json
+
+    config = _load_config(config_path)
+    workers = parallelism or config.canvas.concurrency
+    is_plan = _is_plan_file(inputs)
+    try:
+        client = CanvasClient.from_env(config.canvas, concurrency=workers)
+    except CanvasError as exc:
+        _fail(exitcodes.ERROR, str(exc))
+    with client:
+        try:
+            if is_plan:
+                try:
+                    plan = plan_from_json(Path(inputs[0]).read_text(encoding="utf-8"))
+                except PlanFormatError as exc:
+                    _fail(exitcodes.ERROR, str(exc))
+                roster_paths = [str(i["path"]) for i in plan.inputs if i.get("path")]
+            else:
+                roster_paths = list(inputs)
+                plan = _plan_from_rosters(roster_paths, config=config, client=client, output=output)
+                if not plan.operations:
+                    _emit_in_sync(plan, output)
+                    return
+                if not auto_approve:
+                    _confirm(plan)
+            replan = _replanner(roster_paths, config=config, client=client)
+            _run(
+                plan,
+                client=client,
+                config=config,
+                parallelism=workers,
+                allow_drops=allow_drops,
+                refresh=refresh,
+                verify=verify,
+                lock_timeout=lock_timeout,
+                replan=replan if (refresh or verify) else None,
+                output=output,
+            )
+        except CanvasError as exc:
+            _fail(exitcodes.ERROR, str(exc))
+
+
+def _replanner(roster_paths: list[str], *, config: Any, client: Any) -> Callable[[Sequence[str] | None], Any]:
+    def replan(courses: Sequence[str] | None) -> Any:
+        from reconcile.pipeline import make_plan
+
+        missing = [p for p in roster_paths if not Path(p).exists()]
+        if not roster_paths or missing:
+            _fail(
+                exitcodes.ERROR,
+                f"cannot re-plan: the plan's roster inputs are not available ({', '.join(missing)})",
+            )
+        plan, _ = make_plan(
+            roster_paths, config=config, client=client, courses=list(courses) if courses else None
+        )
+        return plan
+
+    return replan
+
+
+def _plan_from_rosters(paths: list[str], *, config: Any, client: Any, output: str) -> Any:
+    from reconcile.pipeline import make_plan
+
+    try:
+        plan, _ = make_plan(paths, config=config, client=client)
+    except Exception as exc:
+        problems = getattr(exc, "problems", None)
+        if problems is None:
+            raise
+        lines = "\n  ".join(str(p) for p in problems)
+        _fail(exitcodes.ERROR, f"the roster has problems:\n  {lines}")
+    err = output == "json"  # keep stdout for the JSON summary
+    click.echo(_render_plan(plan), err=err)
+    return plan
+
+
+def _render_plan(plan: Any) -> str:
+    import importlib
+
+    render = getattr(importlib.import_module("reconcile.render"), "render_text", None)
+    if render is None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.summary.items()) if isinstance(v, int) and v)
+        return f"Plan {plan.plan_id}: {len(plan.operations)} operation(s) ({counts or 'none'})"
+    return str(render(plan))
+
+
+def _emit_in_sync(plan: Any, output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps({"plan_id": plan.plan_id, "exit_code": 0, "operations": 0, "in_sync": True}))
+    else:
+        click.echo("No changes: Canvas already matches the roster.")
+
+
+def _confirm(plan: Any) -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _fail(
+            exitcodes.ERROR,
+            "not applying: no terminal to confirm on. Review the plan and pass --auto-approve, "
+            "or save it with `reconcile plan --out plan.json` and apply that file.",
+        )
+    answer = click.prompt(
+        f"Apply these {len(plan.operations)} operation(s) to Canvas? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+    )
+    if answer.strip() != "yes":
+        _fail(exitcodes.ERROR, "apply cancelled.")
+
+
+def _run(plan: Any, *, output: str, **options: Any) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from reconcile.apply import GuardTripped, LockHeld, StalePlan, WrongCanvas, apply_plan
+    from reconcile.apply.report import result_text, result_to_dict
+
+    console = Console(stderr=True)
+    progress: Progress | None = None
+    task: Any = None
+    if console.is_terminal and output == "text":
+        progress = Progress(
+            TextColumn("applying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+
+    def on_start(running: Any, total: int) -> None:
+        nonlocal task
+        if progress is not None:
+            progress.start()
+            task = progress.add_task("apply", total=total, failed=0)
+
+    failed = 0
+
+    def on_progress(outcome: Any) -> None:
+        nonlocal failed
+        if progress is not None and task is not None:
+            failed += outcome.status == "failed"
+            progress.update(task, advance=1, failed=failed)
+
+    try:
+        result = apply_plan(plan, on_start=on_start, on_progress=on_progress, **options)
+    except LockHeld as exc:
+        _fail(
+            exitcodes.LOCKED,
+            f"another apply is running against this Canvas: {exc.holder.describe()}. "
+            "Wait for it, or pass --lock-timeout SECONDS to wait here.",
+        )
+    except StalePlan as exc:
+        _fail(
+            exitcodes.STALE,
+            f"plan is stale: enrollments changed in Canvas since it was made, in {', '.join(exc.courses)}. "
+            "Run `reconcile plan` again and review it, or apply with --refresh.",
+        )
+    except GuardTripped as exc:
+        lines = "\n  ".join(g.message or g.name for g in exc.guards)
+        _fail(
+            exitcodes.GUARD,
+            f"safety guard(s) tripped, nothing applied:\n  {lines}\nPass --allow-drops to apply anyway.",
+        )
+    except WrongCanvas as exc:
+        _fail(exitcodes.ERROR, str(exc))
+    finally:
+        if progress is not None:
+            progress.stop()
+    if output == "json":
+        click.echo(json.dumps(result_to_dict(result), indent=1))
+    else:
+        click.echo(result_text(result))
+    sys.exit(result.exit_code)
+
+
+@click.command(cls=_Command)
+@click.option("--run", "run_id", default=None, help="Show this run's operations (a unique prefix is enough).")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Runs to list.")
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="reconcile.yaml"
+)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def history(run_id: str | None, limit: int, config_path: str | None, output: str) -> None:
+    """List past apply runs from the journal, or one run's operations with --run."""
+    from reconcile.apply.journal import JOURNAL_FILE, Journal
+    from reconcile.apply.report import record_to_dict, run_detail_text, run_to_dict, runs_text
+
+    config = _load_config(config_path)
+    if not (Path(config.state_dir) / JOURNAL_FILE).exists():
+        if output == "json":
+            click.echo("[]" if run_id is None else "null")
+        else:
+            click.echo(f"No apply runs recorded yet (state dir {config.state_dir}).")
+        if run_id is not None:
+            sys.exit(exitcodes.ERROR)
+        return
+    with Journal.in_state_dir(config.state_dir) as journal:
+        if run_id is None:
+            runs = journal.runs(limit=limit)
+            if output == "json":
+                click.echo(json.dumps([run_to_dict(r) for r in runs], indent=1))
+            else:
+                click.echo(runs_text(runs))
+            return
+        run = journal.run(run_id)
+        if run is None:
+            _fail(exitcodes.ERROR, f"no run {run_id!r} in the journal (or the prefix is ambiguous)")
+        records = journal.operations_of_run(run.run_id)
+    if output == "json":
+        click.echo(
+            json.dumps({**run_to_dict(run), "operations": [record_to_dict(r) for r in records]}, indent=1)
+        )
+    else:
+        click.echo(run_detail_text(run, records))

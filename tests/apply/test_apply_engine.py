@@ -1,0 +1,131 @@
+"""apply_plan's refusals and resume logic, against the in-memory Canvas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apply_fakes import FakeClient, current_frame, drop, enroll, make_plan
+
+from reconcile.apply import GuardTripped, Journal, LockHeld, StalePlan, WrongCanvas, apply_plan
+from reconcile.apply.lock import ApplyLock
+from reconcile.config import CanvasSettings, Config
+from reconcile.plan import GuardResult
+from reconcile.planner.fingerprint import fingerprint
+
+CONFIG = Config(canvas=CanvasSettings(url="http://127.0.0.1:9"))
+
+
+def _canvas() -> tuple[FakeClient, int]:
+    canvas = FakeClient()
+    eid = canvas.add("C1", "sis_user_id:a", "StudentEnrollment", "active")
+    canvas.add("C1", "sis_user_id:b", "StudentEnrollment", "active")
+    return canvas, eid
+
+
+def _plan(canvas: FakeClient, *ops, **kw):
+    return make_plan(*ops, fingerprints=fingerprint(current_frame(canvas, ["C1"]), courses=["C1"]), **kw)
+
+
+def test_apply_then_reapply_makes_no_writes(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    plan = _plan(canvas, enroll("C1", "sis_user_id:new"), drop("C1", "sis_user_id:a", eid))
+    first = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    assert first.exit_code == 0 and not first.resumed
+    assert first.counts() == {"delete": {"applied": 1}, "enroll": {"applied": 1}}
+    writes = len(canvas.writes)
+    second = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    assert second.exit_code == 0 and second.resumed  # not refused as stale by our own writes
+    assert len(canvas.writes) == writes
+    assert second.counts() == {"delete": {"done_earlier": 1}, "enroll": {"done_earlier": 1}}
+    with Journal.in_state_dir(tmp_path) as journal:
+        assert [r.outcome for r in journal.runs()] == ["ok", "ok"]
+
+
+def test_stale_plan_is_refused_and_journaled(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    plan = _plan(canvas, drop("C1", "sis_user_id:a", eid))
+    canvas.enrollments[2]["enrollment_state"] = "inactive"  # a teacher's hand edit
+    with pytest.raises(StalePlan) as info:
+        apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    assert info.value.courses == ("C1",) and canvas.writes == []
+    with Journal.in_state_dir(tmp_path) as journal:
+        assert journal.runs()[0].outcome == "stale"
+
+
+def test_refresh_replans_and_applies_the_new_plan(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    stale_plan = _plan(canvas, drop("C1", "sis_user_id:a", eid))
+    canvas.enrollments[2]["enrollment_state"] = "inactive"
+    asked: list = []
+
+    def replan(courses):
+        asked.append(courses)
+        return _plan(canvas, drop("C1", "sis_user_id:a", eid), plan_id="plan-2")
+
+    result = apply_plan(
+        stale_plan, client=canvas, config=CONFIG, state_dir=tmp_path, refresh=True, replan=replan
+    )
+    assert result.refreshed and result.plan.plan_id == "plan-2" and result.exit_code == 0
+    assert asked == [None]
+
+
+def test_guards_refuse_unless_overridden_and_the_override_is_journaled(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    guard = GuardResult(name="max_drops", tripped=True, message="3 drops exceed max_drops 1")
+    plan = _plan(canvas, drop("C1", "sis_user_id:a", eid), guards=(guard,))
+    with pytest.raises(GuardTripped, match="max_drops"):
+        apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    assert canvas.writes == []
+    result = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path, allow_drops=True)
+    assert result.exit_code == 0
+    with Journal.in_state_dir(tmp_path) as journal:
+        latest = journal.runs()[0]
+        assert latest.overrides["allow_drops"] is True and latest.overrides["guards_overridden"] == [
+            "max_drops"
+        ]
+
+
+def test_lock_held_refuses_before_any_request(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    plan = _plan(canvas, drop("C1", "sis_user_id:a", eid))
+    held = ApplyLock(tmp_path, canvas_url=CONFIG.canvas.url).acquire(plan_id="other")
+    try:
+        with pytest.raises(LockHeld):
+            apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    finally:
+        held.release()
+    assert canvas.writes == [] and canvas.reads == 0
+
+
+def test_plan_for_another_canvas_is_refused(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    plan = _plan(canvas, drop("C1", "sis_user_id:a", eid))
+    from dataclasses import replace
+
+    with pytest.raises(WrongCanvas):
+        apply_plan(
+            replace(plan, canvas_url="https://other.example"),
+            client=canvas,
+            config=CONFIG,
+            state_dir=tmp_path,
+        )
+
+
+def test_failures_exit_5_and_resume_finishes_only_the_rest(tmp_path: Path) -> None:
+    from reconcile.canvas.errors import ServerError
+
+    canvas, eid = _canvas()
+    ops = [enroll("C1", f"sis_user_id:s{n}") for n in range(5)] + [drop("C1", "sis_user_id:a", eid)]
+    plan = _plan(canvas, *ops)
+    canvas.fail[f"/api/v1/courses/C1/enrollments/{eid}"] = ServerError(
+        "HTTP 503", status=503, canvas_message="down"
+    )
+    first = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    assert first.exit_code == 5 and [o.operation.id for o in first.failures] == [ops[-1].id]
+    assert "503" in (first.failures[0].error or "")
+    canvas.fail.clear()
+    writes = len(canvas.writes)
+    second = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
+    assert second.exit_code == 0 and second.resumed
+    assert len(canvas.writes) == writes + 1
