@@ -178,17 +178,23 @@ def _clip(text: str, limit: int = 500) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
-def error_for_response(status: int, *, method: str, path: str, body: str) -> CanvasError:
-    """The typed error for a non-success answer. ``path`` may be a full URL; secrets are removed."""
+def error_for_response(status: int, *, method: str, path: str, body: str, retries: int = 0) -> CanvasError:
+    """The typed error for a non-success answer. ``path`` may be a full URL; secrets are removed.
+    ``retries`` (how many were made before giving up) is mentioned in the message."""
     message = canvas_message(body)
+    after = f" after {retries} retries" if retries else ""
     if is_throttle(status, body):
         return Throttled(
-            f"throttled by Canvas ({status})", status=status, method=method, path=path, canvas_message=message
+            f"throttled by Canvas ({status}){after}",
+            status=status,
+            method=method,
+            path=path,
+            canvas_message=message,
         )
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else CanvasError
-    return cls(f"HTTP {status}", status=status, method=method, path=path, canvas_message=message)
+    return cls(f"HTTP {status}{after}", status=status, method=method, path=path, canvas_message=message)
 
 
 def strip_secrets(url_or_path: str) -> str:

@@ -89,6 +89,7 @@ class RateLimiter:
         self._min_cap = self._cap
         self._in_flight = 0
         self._peak = 0
+        self._waiting = 0  # threads blocked on the cap: demand exceeds it
         self._hold = 0  # responses to ignore for decreases after a decrease
         self._paused_until = 0.0
         self._last_remaining: float | None = None
@@ -107,7 +108,11 @@ class RateLimiter:
                 pause = self._paused_until - self.clock()
                 if pause <= 0:
                     while self._in_flight >= max(1, int(self._cap)):
-                        self._cond.wait()
+                        self._waiting += 1
+                        try:
+                            self._cond.wait()
+                        finally:
+                            self._waiting -= 1
                     pause = self._paused_until - self.clock()
                     if pause <= 0:
                         self._tick()
@@ -134,7 +139,7 @@ class RateLimiter:
                 if remaining < self.low_water:
                     if not holding:
                         self._decrease(self.decrease_factor)
-                elif remaining > self.high_water and self._in_flight + 1 >= int(self._cap):
+                elif remaining > self.high_water and (self._waiting or self._in_flight + 1 >= int(self._cap)):
                     self._cap = min(float(self.ceiling), self._cap + 1.0 / self._cap)
             self._cond.notify_all()
 

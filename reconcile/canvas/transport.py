@@ -36,7 +36,6 @@ from urllib3.util.retry import Retry
 from reconcile import __version__
 from reconcile.canvas.errors import (
     CanvasError,
-    ServerError,
     Throttled,
     TransportError,
     error_for_response,
@@ -252,10 +251,9 @@ class Transport:
                     self._retry_sleep(failures)
                     continue
             if status >= 400 or 300 <= status < 400:
-                error = error_for_response(status, method=method, path=shown, body=redact(text, token))
-                if isinstance(error, ServerError) and failures:
-                    error.summary += f" after {failures} retries"
-                raise error
+                raise error_for_response(
+                    status, method=method, path=shown, body=redact(text, token), retries=failures
+                )
             return Response(status, _json(answer, method, shown), _links(answer), answer.headers)
 
     def _retry_sleep(self, attempt: int) -> None:
