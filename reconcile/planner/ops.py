@@ -1,0 +1,486 @@
+"""Turning decided rows into :class:`reconcile.plan.Operation` objects. Pure.
+
+Only rows that change reach this module (a few percent of a large roster), so plain
+Python per row is fine here. Every request is the exact call apply will make:
+- POST upserts of an existing row go to ``/api/v1/sections/<its numeric section id>/
+  enrollments`` with its numeric user id, type and role_id, because Canvas matches the
+  upsert on (user, type, role, section, associated user) and would otherwise create a
+  second row in the default section (facts §3.4). They carry the full attribute set:
+  managed values from the roster, unmanaged ones copied from Canvas, since a re-POST
+  clears whatever it omits; and always an explicit ``enrollment[enrollment_state]``.
+- DELETE and reactivate use the course's numeric id and the enrollment id (facts §5).
+- last_attended uses numeric course and user ids: with SIS ids in that path Canvas
+  matches nothing yet answers 200 (facts §5.5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reconcile.config import Config
+from reconcile.frames import BASE_TYPES
+from reconcile.plan import DROP_ACTIONS, Action, Operation, Request, Target, operation_to_dict
+from reconcile.planner.keys import (
+    NO_ASSOCIATE,
+    bool_text,
+    current_section_ref,
+    current_user_ref,
+    escape_ref,
+    int_or_none,
+    iso_series,
+    text_or_none,
+)
+from reconcile.planner.rules import DETAILS
+from reconcile.planner.warnings import WarningSink
+
+TASKS = {"inactivate": "inactivate", "conclude": "conclude", "delete": "delete"}
+DROPPED_STATE = {"inactivate": "inactive", "conclude": "completed", "delete": "deleted"}
+ARRIVALS = ("enroll", "restore", "reactivate")
+ACTION_ORDER = {a.value: i for i, a in enumerate(Action)}
+MOVE_REASONS = {"moved_section": "moved to another section", "role_changed": "role changed"}
+
+DESIRED_FIELDS = (
+    "course",
+    "section",
+    "user",
+    "role",
+    "role_id",
+    "type",
+    "status",
+    "limit_section_privileges",
+    "associated_user",
+    "assoc_id",
+    "notify",
+    "dates_managed",
+    "limit_managed",
+    "origin_file",
+    "origin_row",
+)
+CURRENT_FIELDS = (
+    "id",
+    "course_ref",
+    "course_id",
+    "course_section_id",
+    "user_id",
+    "type",
+    "role",
+    "role_id",
+    "state",
+    "limit_privileges_to_course_section",
+    "associated_user_id",
+)
+
+
+def build_operations(
+    frame: pd.DataFrame | None,
+    desired: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    config: Config,
+    sink: WarningSink,
+) -> tuple[Operation, ...]:
+    """Operations for the decided rows in ``frame`` (columns d, c, action, post_state, reason,
+    detail, uid), with moves grouped, dependencies set and content-hash ids, in plan order."""
+    if frame is None or len(frame) == 0:
+        return ()
+    drows = _records(
+        desired, frame["d"].to_numpy(), DESIRED_FIELDS, ("start_at", "end_at", "last_attended_at")
+    )
+    crows = _current_records(current, frame["c"].to_numpy())
+    role_ids = _role_ids(current)
+    drafts: list[dict[str, Any]] = []
+    for row in frame.to_dict("records"):
+        d = drows.get(int(row["d"]))
+        c = crows.get(int(row["c"]))
+        drafts.append(_draft(row, d, c, role_ids=role_ids, notify_default=config.policy.notify))
+    drafts = _link_observers(drafts, sink)
+    _group_moves(drafts)
+    return _finalise(drafts)
+
+
+def summarize(operations: tuple[Operation, ...]) -> dict[str, int]:
+    """Counts per action, plus the roll-ups the renderers print."""
+    counts = {a.value: 0 for a in Action}
+    for op in operations:
+        counts[op.action.value] += 1
+    counts["to_enroll"] = counts["enroll"]
+    counts["to_change"] = sum(counts[a] for a in ("restore", "reactivate", "update", "set_last_attended"))
+    counts["to_drop"] = sum(counts[a.value] for a in DROP_ACTIONS)
+    counts["moves"] = len({op.move_id for op in operations if op.move_id})
+    counts["drops_absent_from_roster"] = sum(
+        1 for op in operations if op.action in DROP_ACTIONS and op.reason == "absent_from_roster"
+    )
+    counts["total"] = len(operations)
+    return counts
+
+
+# --- gathering row values -----------------------------------------------------------------
+
+
+def _records(
+    frame: pd.DataFrame, positions: np.ndarray, fields: tuple[str, ...], dates: tuple[str, ...]
+) -> dict[int, dict[str, Any]]:
+    wanted = np.unique(positions[positions >= 0])
+    if len(wanted) == 0:
+        return {}
+    sub = frame.iloc[wanted]
+    data: dict[str, list[Any]] = {name: [_plain(v) for v in sub[name].tolist()] for name in fields}
+    for name in dates:
+        data[name] = iso_series(sub[name])
+    keys = list(data)
+    return {
+        int(p): dict(zip(keys, values, strict=True))
+        for p, values in zip(wanted.tolist(), zip(*data.values(), strict=True), strict=True)
+    }
+
+
+def _current_records(current: pd.DataFrame, positions: np.ndarray) -> dict[int, dict[str, Any]]:
+    records = _records(current, positions, CURRENT_FIELDS, ("start_at", "end_at", "last_attended_at"))
+    if records:
+        wanted = np.array(sorted(records))
+        sub = current.iloc[wanted]
+        for pos, section, user in zip(
+            wanted.tolist(), current_section_ref(sub).tolist(), current_user_ref(sub).tolist(), strict=True
+        ):
+            records[pos]["section_ref"] = section
+            records[pos]["user_ref"] = user
+    return records
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _role_ids(current: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(course ref, role name) -> role_id as Canvas reports it, for enrolling into custom roles."""
+    pairs = current[["course_ref", "role", "role_id"]].dropna().drop_duplicates(["course_ref", "role"])
+    return {(str(c), str(r)): int(i) for c, r, i in pairs.itertuples(index=False)}
+
+
+# --- one draft per decided row ------------------------------------------------------------
+
+
+def _draft(
+    row: dict[str, Any],
+    d: dict[str, Any] | None,
+    c: dict[str, Any] | None,
+    *,
+    role_ids: dict[tuple[str, str], int],
+    notify_default: bool,
+) -> dict[str, Any]:
+    action = str(row["action"])
+    if c is not None:
+        target = Target(
+            course=str(d["course"] if d else c["course_ref"]),
+            section=c["section_ref"],
+            user=str(d["user"] if d else c["user_ref"]),
+            role=str(d["role"] if d else c["role"]),
+            associated_user=(d["associated_user"] if d else text_or_none(c["associated_user_id"])),
+        )
+    else:
+        assert d is not None
+        target = Target(
+            course=d["course"],
+            section=d["section"],
+            user=d["user"],
+            role=d["role"],
+            associated_user=d["associated_user"],
+        )
+    request, after = _request(
+        action, str(row["post_state"]), d, c, role_ids=role_ids, notify_default=notify_default
+    )
+    return {
+        "action": action,
+        "target": target,
+        "request": request,
+        "reason": str(row["reason"]),
+        "detail": DETAILS.get(str(row["detail"]), str(row["detail"])),
+        "before": _before(c) if c is not None else None,
+        "after": after,
+        "origin": (f"{d['origin_file'] or '?'}:{d['origin_row'] or '?'}",)
+        if d and (d["origin_file"] or d["origin_row"])
+        else (),
+        "uid": int(row["uid"]),
+        "assoc_id": _assoc_id(d, c),
+        "observer": bool(d and d["associated_user"]),
+        "deps": [],
+        "placeholder": None,
+        "move": None,
+        "id": None,
+    }
+
+
+def _assoc_id(d: dict[str, Any] | None, c: dict[str, Any] | None) -> int | None:
+    """Observee's numeric id (NO_ASSOCIATE for non-observers; None = observee not yet known)."""
+    if d is not None:
+        return d["assoc_id"]  # type: ignore[no-any-return]
+    assert c is not None
+    value = int_or_none(c["associated_user_id"])
+    return NO_ASSOCIATE if value is None else value
+
+
+def _before(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": c["id"],
+        "state": c["state"],
+        "section_id": c["course_section_id"],
+        "section": c["section_ref"],
+        "user_id": c["user_id"],
+        "role_id": c["role_id"],
+        "start_at": c["start_at"],
+        "end_at": c["end_at"],
+        "limit_privileges_to_course_section": bool(c["limit_privileges_to_course_section"] or False),
+        "associated_user_id": c["associated_user_id"],
+        "last_attended_at": c["last_attended_at"],
+    }
+
+
+def _request(
+    action: str,
+    post_state: str,
+    d: dict[str, Any] | None,
+    c: dict[str, Any] | None,
+    *,
+    role_ids: dict[tuple[str, str], int],
+    notify_default: bool,
+) -> tuple[Request, dict[str, Any]]:
+    if action in TASKS:
+        assert c is not None
+        path = f"/api/v1/courses/{c['course_id']}/enrollments/{c['id']}"
+        return Request("DELETE", path, {"task": TASKS[action]}), {"state": DROPPED_STATE[action]}
+    if action == "reactivate":
+        assert c is not None
+        path = f"/api/v1/courses/{c['course_id']}/enrollments/{c['id']}/reactivate"
+        return Request("PUT", path, {}), {"state": "active"}
+    if action == "set_last_attended":
+        assert c is not None and d is not None
+        path = f"/api/v1/courses/{c['course_id']}/users/{c['user_id']}/last_attended"
+        return Request("PUT", path, {"date": d["last_attended_at"]}), {
+            "last_attended_at": d["last_attended_at"]
+        }
+    assert d is not None
+    params: dict[str, Any] = {}
+    if c is not None:
+        path = f"/api/v1/sections/{c['course_section_id']}/enrollments"
+        params["enrollment[user_id]"] = str(c["user_id"])
+        params["enrollment[type]"] = str(c["type"])
+        if c["role_id"] is not None:
+            params["enrollment[role_id]"] = str(c["role_id"])
+        if c["associated_user_id"] is not None:
+            params["enrollment[associated_user_id]"] = str(c["associated_user_id"])
+    else:
+        if d["section"]:
+            path = f"/api/v1/sections/{escape_ref(d['section'])}/enrollments"
+        else:
+            path = f"/api/v1/courses/{escape_ref(d['course'])}/enrollments"
+        params["enrollment[user_id]"] = str(d["user"])
+        role = str(d["role"])
+        base = d["type"] or (role if role in BASE_TYPES else None)
+        if base:
+            params["enrollment[type]"] = base
+        role_id = d["role_id"] if d["role_id"] is not None else role_ids.get((str(d["course"]), role))
+        if role_id is not None and role not in BASE_TYPES:
+            params["enrollment[role_id]"] = str(role_id)
+        elif role not in BASE_TYPES:
+            params["enrollment[role]"] = role  # deprecated by Canvas but resolved by name (facts §3.1)
+        if d["assoc_id"] is not None and d["assoc_id"] != NO_ASSOCIATE:
+            params["enrollment[associated_user_id]"] = str(d["assoc_id"])
+    params["enrollment[enrollment_state]"] = post_state
+    dates_from = d if (d["dates_managed"] or c is None) else c
+    for name in ("start_at", "end_at"):
+        if dates_from[name] is not None:
+            params[f"enrollment[{name}]"] = dates_from[name]
+    if d["limit_managed"]:
+        limit = bool(d["limit_section_privileges"] or False)
+    else:
+        limit = bool(c["limit_privileges_to_course_section"] or False) if c else False
+    params["enrollment[limit_privileges_to_course_section]"] = bool_text(limit)
+    notify = notify_default if d["notify"] is None else bool(d["notify"])
+    params["enrollment[notify]"] = bool_text(notify)
+    state = post_state if action != "update" or c is None else str(c["state"])
+    after = {
+        "state": state,
+        "start_at": params.get("enrollment[start_at]"),
+        "end_at": params.get("enrollment[end_at]"),
+        "limit_privileges_to_course_section": limit,
+        "associated_user_id": int(params["enrollment[associated_user_id]"])
+        if "enrollment[associated_user_id]" in params
+        else None,
+    }
+    method = "POST"
+    return Request(method, path, params), after
+
+
+# --- links between operations -------------------------------------------------------------
+
+
+def _link_observers(drafts: list[dict[str, Any]], sink: WarningSink) -> list[dict[str, Any]]:
+    """Observers depend on their observee's arrival; unknown observee ids become placeholders."""
+    by_uid: dict[tuple[str, int], int] = {}
+    by_ref: dict[tuple[str, str], int] = {}
+    for i, draft in sorted(
+        enumerate(drafts), key=lambda x: (x[1]["target"].role != "StudentEnrollment", x[0])
+    ):
+        if draft["action"] in ARRIVALS and not draft["observer"]:
+            course = draft["target"].course
+            if draft["uid"] >= 0:
+                by_uid.setdefault((course, draft["uid"]), i)
+            by_ref.setdefault((course, draft["target"].user), i)
+    kept: list[dict[str, Any]] = []
+    remap: dict[int, int] = {}
+    for i, draft in enumerate(drafts):
+        if draft["observer"] and draft["action"] in (*ARRIVALS, "update"):
+            course = draft["target"].course
+            assoc = draft["assoc_id"]
+            source = by_uid.get((course, assoc)) if assoc is not None else None
+            if source is None:
+                source = by_ref.get((course, str(draft["target"].associated_user)))
+            if assoc is None:  # observee's Canvas id unknown: only a new enrollment can give it
+                if source is None or drafts[source]["action"] != "enroll":
+                    sink.add(
+                        "observee_missing",
+                        f"observer {draft['target'].user} in {course}: observee {draft['target'].associated_user} "
+                        "is neither enrolled in the course nor being enrolled by this plan; row skipped",
+                        course=course,
+                        user=draft["target"].user,
+                        origin=draft["origin"],
+                    )
+                    continue
+                draft["placeholder"] = source
+            if source is not None:
+                draft["deps"].append(source)
+        remap[i] = len(kept)
+        kept.append(draft)
+    for draft in kept:
+        draft["deps"] = [remap[s] for s in draft["deps"] if s in remap]
+        if draft["placeholder"] is not None:
+            draft["placeholder"] = remap.get(draft["placeholder"])
+    return kept
+
+
+def _group_moves(drafts: list[dict[str, Any]]) -> None:
+    """Pair an arrival with a drop of the same user in the same course: one move (DESIGN §5)."""
+    arrivals: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    departures: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i, draft in enumerate(drafts):
+        if draft["uid"] < 0:
+            continue
+        key = (draft["target"].course, draft["uid"])
+        if draft["action"] in ARRIVALS and draft["origin"]:
+            arrivals[key].append(i)
+        elif draft["action"] in TASKS and draft["reason"] == "absent_from_roster":
+            departures[key].append(i)
+    for key in sorted(set(arrivals) & set(departures), key=str):
+        free_in = sorted(arrivals[key], key=lambda i: _sort_key(drafts[i]))
+        free_out = sorted(departures[key], key=lambda i: _sort_key(drafts[i]))
+        for same_role in (True, False):
+            for a in list(free_in):
+                for b in list(free_out):
+                    ta, tb = drafts[a]["target"], drafts[b]["target"]
+                    if (ta.role == tb.role) != same_role or (same_role and ta.section == tb.section):
+                        continue
+                    if same_role and drafts[a]["assoc_id"] != drafts[b]["assoc_id"]:
+                        continue
+                    reason = "moved_section" if same_role else "role_changed"
+                    for half in (a, b):
+                        drafts[half]["reason"] = reason
+                    drafts[a]["move"] = b
+                    drafts[b]["move"] = a
+                    drafts[b]["deps"].append(a)
+                    free_in.remove(a)
+                    free_out.remove(b)
+                    break
+
+
+def _sort_key(draft: dict[str, Any]) -> tuple[Any, ...]:
+    t = draft["target"]
+    return (t.course, t.section or "", t.user, t.role, t.associated_user or "", ACTION_ORDER[draft["action"]])
+
+
+def _content(
+    draft: dict[str, Any], *, move_id: str | None, deps: tuple[str, ...], params: dict[str, Any]
+) -> str:
+    op = Operation(
+        id="",
+        action=Action(draft["action"]),
+        target=draft["target"],
+        request=Request(draft["request"].method, draft["request"].path, params),
+        reason=draft["reason"],
+        before=draft["before"],
+        after=draft["after"],
+        depends_on=deps,
+        move_id=move_id,
+        origin=draft["origin"],
+        detail=draft["detail"],
+    )
+    data = operation_to_dict(op)
+    del data["id"]
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
+    """Assign content-hash ids in dependency order (an id covers the ids it depends on)."""
+    move_ids: dict[int, str] = {}
+    for i, draft in enumerate(drafts):
+        j = draft["move"]
+        if j is None or i in move_ids:
+            continue
+        a, b = (i, j) if draft["action"] in ARRIVALS else (j, i)
+        base = _content(drafts[a], move_id=None, deps=(), params=drafts[a]["request"].params)
+        base += _content(drafts[b], move_id=None, deps=(), params=drafts[b]["request"].params)
+        move_ids[i] = move_ids[j] = "m" + _digest(base)[:15]
+    ids: dict[int, str] = {}
+    ops: dict[int, Operation] = {}
+    pending = list(range(len(drafts)))
+    while pending:
+        waiting = []
+        for i in pending:
+            draft = drafts[i]
+            needs = list(draft["deps"]) + ([draft["placeholder"]] if draft["placeholder"] is not None else [])
+            if any(n not in ids for n in needs):
+                waiting.append(i)
+                continue
+            params = dict(draft["request"].params)
+            if draft["placeholder"] is not None:
+                params["enrollment[associated_user_id]"] = {
+                    "from_operation": ids[draft["placeholder"]],
+                    "field": "user_id",
+                }
+            deps = tuple(sorted({ids[n] for n in draft["deps"]}))
+            move_id = move_ids.get(i)
+            op_id = _digest(_content(draft, move_id=move_id, deps=deps, params=params))
+            ids[i] = op_id
+            ops[i] = Operation(
+                id=op_id,
+                action=Action(draft["action"]),
+                target=draft["target"],
+                request=Request(draft["request"].method, draft["request"].path, params),
+                reason=draft["reason"],
+                before=draft["before"],
+                after=draft["after"],
+                depends_on=deps,
+                move_id=move_id,
+                origin=draft["origin"],
+                detail=draft["detail"],
+            )
+        if len(waiting) == len(pending):  # links only point at arrivals, so this means a bug
+            raise RuntimeError("cyclic dependencies between planned operations")
+        pending = waiting
+    order = sorted(range(len(drafts)), key=lambda i: (_sort_key(drafts[i]), ids[i]))
+    return tuple(ops[i] for i in order)

@@ -1,0 +1,195 @@
+"""The rules table of DESIGN §5, vectorised: (desired status, Canvas state) -> action.
+
+Pure numpy over whole columns; no Operation objects are built here. Each function
+returns plain arrays aligned with its inputs: ``action`` ("" = nothing to do), the
+``enrollment[enrollment_state]`` a POST sends, the reason code, a detail code, and for
+matched rows an optional extra ``update`` POST that goes with a DELETE-based change.
+
+The Canvas behaviour behind each cell (facts sheet):
+- POST is an upsert on (user, type, role, section, associated user); on a row that is not
+  active *by date* it sets the requested state, reviving completed/deleted/rejected rows
+  in place (§3.4); on a date-active row it changes attributes but never the state, so
+  active -> invited is impossible and active -> inactive needs DELETE task=inactivate.
+- PUT .../reactivate works only from raw ``inactive`` (§5.4).
+- DELETE task=conclude|inactivate|delete works on any non-deleted row (§5.1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PENDING = ("invited", "creation_pending")
+GONE = ("deleted", "rejected")
+LIVE = ("invited", "creation_pending", "active", "inactive")  # states a drop can act on
+POST_STATES = ("active", "invited", "inactive")  # statuses a POST can request
+
+# detail codes -> the sentence shown with the operation
+DETAILS: dict[str, str] = {
+    "": "",
+    "revive_with_attributes": "inactive row: one POST (state active) revives it and sets the changed "
+    "attributes together; PUT reactivate cannot change attributes",
+    "pending_by_date": "the row is active only by workflow state (its dates make it pending or ended), "
+    "so Canvas accepts a POST to change its state",
+    "post_sets_state_and_attributes": "the row is not active by date, so one POST sets the state and the "
+    "changed attributes together",
+    "attributes_before_inactivate": "attributes are updated first; the DELETE task=inactivate that follows "
+    "changes the state, which a POST cannot do on an active row",
+    "keeps_other_active": "deleted_last_completed: the user keeps another active enrollment in the course "
+    "with this role, so this one is deleted",
+    "last_enrollment": "deleted_last_completed: no other active enrollment of the user in the course with "
+    "this role, so this one is concluded",
+    "revive": "POST with an explicit enrollment_state revives the existing row in place (same id)",
+}
+
+
+class Decision:
+    """Aligned result arrays of one rules pass (a tiny struct; not part of the plan)."""
+
+    def __init__(self, n: int) -> None:
+        self.action = np.full(n, "", dtype=object)
+        self.post_state = np.full(n, "", dtype=object)
+        self.reason = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+        self.update_state = np.full(n, "", dtype=object)  # "" = no extra attribute update
+        self.warning = np.full(n, "", dtype=object)
+
+    def set(self, mask: np.ndarray, action: str, *, reason: str, post: str = "", detail: str = "") -> None:
+        self.action[mask] = action
+        self.reason[mask] = reason
+        self.post_state[mask] = post
+        self.detail[mask] = detail
+
+
+def decide_matched(
+    status: np.ndarray,
+    state: np.ndarray,
+    *,
+    date_active: np.ndarray,
+    attrs_differ: np.ndarray,
+    keeps_other: np.ndarray,
+) -> Decision:
+    """Rules for desired rows that matched a Canvas enrollment (every cell of DESIGN §5 but "none").
+
+    ``date_active``: the row is active now by its own dates (facts §7.3). ``attrs_differ``:
+    a managed attribute differs. ``keeps_other``: the user keeps another active enrollment
+    in the course with the same role (for deleted_last_completed).
+    """
+    out = Decision(len(status))
+
+    def st(*states: str) -> np.ndarray:
+        return np.isin(state, states)
+
+    diff = attrs_differ
+    active = status == "active"
+    out.set(
+        active & st(*PENDING, "completed", *GONE),
+        "restore",
+        reason="state_differs",
+        post="active",
+        detail="revive",
+    )
+    out.set(active & st("inactive") & ~diff, "reactivate", reason="state_differs")
+    out.set(
+        active & st("inactive") & diff,
+        "restore",
+        reason="state_differs",
+        post="active",
+        detail="revive_with_attributes",
+    )
+    out.set(active & st("active") & diff, "update", reason="attributes_differ", post="active")
+
+    invited = status == "invited"
+    out.set(invited & st(*PENDING) & diff, "update", reason="attributes_differ", post="invited")
+    demote = invited & st("active") & date_active
+    out.warning[demote] = "cannot_demote"
+    out.set(demote & diff, "update", reason="attributes_differ", post="invited")
+    out.set(
+        invited & st("active") & ~date_active,
+        "restore",
+        reason="state_differs",
+        post="invited",
+        detail="pending_by_date",
+    )
+    out.set(
+        invited & st("inactive", "completed", *GONE),
+        "restore",
+        reason="state_differs",
+        post="invited",
+        detail="revive",
+    )
+
+    inactive = status == "inactive"
+    out.set(inactive & st("active") & ~(diff & ~date_active), "inactivate", reason="state_differs")
+    extra = inactive & st("active") & diff & date_active
+    out.update_state[extra] = "inactive"
+    out.detail[extra] = "attributes_before_inactivate"
+    out.set(
+        inactive & st("active") & diff & ~date_active,
+        "restore",
+        reason="state_differs",
+        post="inactive",
+        detail="pending_by_date",
+    )
+    out.set(inactive & st(*PENDING, "completed") & ~diff, "inactivate", reason="state_differs")
+    out.set(
+        inactive & st(*PENDING, "completed") & diff,
+        "restore",
+        reason="state_differs",
+        post="inactive",
+        detail="post_sets_state_and_attributes",
+    )
+    out.set(inactive & st("inactive") & diff, "update", reason="attributes_differ", post="inactive")
+    out.set(inactive & st(*GONE), "restore", reason="state_differs", post="inactive", detail="revive")
+
+    # completed: concluding is the point; attributes of concluded rows are not chased
+    out.set((status == "completed") & st(*LIVE), "conclude", reason="state_differs")
+    out.set((status == "deleted") & st(*LIVE, "completed"), "delete", reason="state_differs")
+
+    last = status == "deleted_last_completed"
+    out.set(last & st(*LIVE) & keeps_other, "delete", reason="state_differs", detail="keeps_other_active")
+    out.set(last & st(*LIVE) & ~keeps_other, "conclude", reason="state_differs", detail="last_enrollment")
+    out.set(
+        last & st("completed") & keeps_other, "delete", reason="state_differs", detail="keeps_other_active"
+    )
+    return out
+
+
+def final_state_matched(status: np.ndarray, state: np.ndarray, *, date_active: np.ndarray) -> np.ndarray:
+    """The workflow state a matched row will have after the plan (deleted_last_completed: never active)."""
+    final = np.where(np.isin(status, POST_STATES), status, state).astype(object)
+    final[(status == "completed") & np.isin(state, LIVE)] = "completed"
+    final[(status == "deleted") & np.isin(state, (*LIVE, "completed"))] = "deleted"
+    final[(status == "deleted_last_completed") & np.isin(state, LIVE)] = "completed"
+    final[(status == "invited") & (state == "active") & date_active] = "active"  # cannot demote
+    return final
+
+
+def decide_absent(state: np.ndarray, *, policy: str, keeps_other: np.ndarray) -> Decision:
+    """``policy.drop`` for managed Canvas rows absent from the roster (last row of DESIGN §5).
+
+    Completed rows are only dropped by ``delete``; deleted and rejected rows never.
+    """
+    out = Decision(len(state))
+    live = np.isin(state, LIVE)
+    reason = "absent_from_roster"
+    if policy == "conclude":
+        out.set(live, "conclude", reason=reason)
+    elif policy == "inactivate":
+        out.set(live & (state != "inactive"), "inactivate", reason=reason)
+    elif policy == "delete":
+        out.set(live | (state == "completed"), "delete", reason=reason)
+    elif policy == "deleted_last_completed":
+        out.set(live & keeps_other, "delete", reason=reason, detail="keeps_other_active")
+        out.set(live & ~keeps_other, "conclude", reason=reason, detail="last_enrollment")
+    elif policy != "ignore":
+        raise ValueError(f"unknown drop policy {policy!r}")
+    return out
+
+
+def final_state_absent(state: np.ndarray, *, policy: str) -> np.ndarray:
+    """The state an absent row keeps or reaches; only ``ignore`` can leave it active."""
+    if policy == "ignore":
+        return state.astype(object)
+    final = state.astype(object).copy()
+    final[np.isin(state, LIVE)] = "dropped"
+    return final

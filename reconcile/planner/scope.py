@@ -1,0 +1,94 @@
+"""What the planner may touch (DESIGN §4): courses, roles, ownership, never-touched rows.
+
+Pure. A Canvas row is *touchable* when it is in a course in scope and is neither a
+StudentViewEnrollment nor a temporary enrollment; it is *managed* when, in addition, its
+role is managed and (with ``manage.ownership: sis``) it came from an SIS import. Only
+managed rows are ever dropped; desired rows may match any touchable row, but a row
+outside ownership or role scope is never changed (a warning says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reconcile.config import Config
+
+NEVER_TOUCHED_TYPES = ("StudentViewEnrollment",)
+
+
+@dataclass(frozen=True)
+class Scope:
+    courses: tuple[str, ...]  # course refs, sorted
+    roles: tuple[str, ...]  # Canvas role names, sorted
+    ownership: str  # all | sis
+    roles_from_roster: bool  # True when manage.roles was not set
+
+
+def decide_scope(
+    desired: pd.DataFrame, config: Config, *, only_courses: Iterable[str] | None = None
+) -> Scope:
+    """Courses named by the roster plus ``manage.courses`` (or exactly ``only_courses`` when given);
+    roles from ``manage.roles`` or else the roles present in the roster."""
+    if only_courses is not None:
+        courses = set(only_courses)
+    else:
+        courses = set(desired["course"].dropna().unique().tolist()) | set(config.manage.courses)
+    if config.manage.roles is not None:
+        roles = set(config.manage.roles)
+        from_roster = False
+    else:
+        roles = set(desired["role"].dropna().unique().tolist())
+        from_roster = True
+    return Scope(
+        courses=tuple(sorted(str(c) for c in courses)),
+        roles=tuple(sorted(str(r) for r in roles)),
+        ownership=config.manage.ownership,
+        roles_from_roster=from_roster,
+    )
+
+
+def classify(current: pd.DataFrame, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+    """``(touchable, managed)`` boolean arrays aligned with ``current``'s rows."""
+    in_scope = current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)
+    never = current["type"].isin(NEVER_TOUCHED_TYPES).to_numpy(dtype=bool) | current[
+        "temporary_enrollment_source_user_id"
+    ].notna().to_numpy(dtype=bool)
+    touchable = in_scope & ~never
+    managed = touchable & current["role"].isin(scope.roles).to_numpy(dtype=bool)
+    if scope.ownership == "sis":
+        managed &= current["sis_import_id"].notna().to_numpy(dtype=bool)
+    return touchable, managed
+
+
+def unmanaged_counts(current: pd.DataFrame, scope: Scope, managed: np.ndarray) -> dict[str, int]:
+    """Rows in courses in scope that the plan will not change, per course (zeros left out)."""
+    in_scope = current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)
+    rows = current.loc[in_scope & ~managed, "course_ref"]
+    counts = rows.value_counts()
+    return {str(course): int(n) for course, n in sorted(counts.items())}
+
+
+def policy_document(config: Config, scope: Scope) -> dict[str, object]:
+    """The effective settings that shaped a plan, as recorded in it (never the token or URL)."""
+    manage = config.manage
+    policy = config.policy
+    guards = config.guards
+    return {
+        "manage": {
+            "roles": list(manage.roles) if manage.roles is not None else None,
+            "courses": list(manage.courses),
+            "ownership": manage.ownership,
+        },
+        "policy": {"drop": policy.drop, "notify": policy.notify, "enrollment_state": policy.enrollment_state},
+        "guards": {
+            "max_drop_percent": guards.max_drop_percent,
+            "min_course_size": guards.min_course_size,
+            "max_drops": guards.max_drops,
+            "protected_roles": list(guards.protected_roles),
+        },
+        "scope": {"courses": list(scope.courses), "roles": list(scope.roles), "ownership": scope.ownership},
+    }
