@@ -1,18 +1,37 @@
 """Effective configuration (DESIGN §8): typed, frozen, every key defaulted.
 
-This module holds the in-memory shape only. Loading ``reconcile.yaml``, validating it
-against ``schemas/config.schema.json`` and applying ``CANVAS_API_URL`` overrides is
-added alongside (see :func:`load_config`). The API token is never part of a Config:
-it is read from the environment by the Canvas client and nowhere else.
+:func:`load_config` reads ``reconcile.yaml``, validates it against
+``schemas/config.schema.json`` (every problem at once, each naming the file and key, with
+a "did you mean" for unknown keys), normalises role spellings to Canvas role names and
+applies the ``CANVAS_API_URL`` override. The API token is never part of a Config: it is
+read from the environment by the Canvas client and nowhere else; a config file holding a
+token is refused so that it cannot end up in version control.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import ipaddress
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import jsonschema
+import yaml
+
+from reconcile import schemas
+from reconcile.frames import ROLE_WORDS
+from reconcile.ids import course_ref
 
 DropPolicy = Literal["deleted_last_completed", "conclude", "inactivate", "delete", "ignore"]
 Ownership = Literal["all", "sis"]
+SECRET_KEYS = frozenset(
+    {"token", "api_token", "access_token", "canvas_api_token", "api_key", "password", "secret"}
+)
 
 
 @dataclass(frozen=True)
@@ -49,11 +68,21 @@ class GuardSettings:
 
 
 @dataclass(frozen=True)
+class RosterSettings:
+    # Declared custom role name (case-sensitive) -> base Canvas role name, or None if unknown.
+    custom_roles: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class OneRosterSettings:
     class_maps_to: Literal["course", "section"] = "course"
-    # Which OneRoster field holds the Canvas course / section SIS id.
-    course_id_from: str = "classSourcedId"
+    # Which OneRoster field holds the Canvas course / section SIS id: classSourcedId,
+    # courseSourcedId, classes.<column> or courses.<column>. None = classSourcedId for
+    # class -> course, courseSourcedId for class -> section.
+    course_id_from: str | None = None
     section_id_from: str = "classSourcedId"
+    user_id_from: str = "sourcedId"  # users.csv field holding the Canvas user id
+    user_id_kind: Literal["sis", "integration", "login"] = "sis"
     role_map: dict[str, str] = field(
         default_factory=lambda: {
             "student": "StudentEnrollment",
@@ -67,6 +96,7 @@ class OneRosterSettings:
         }
     )
     non_primary_teacher_as_ta: bool = False
+    manage_dates: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,4 +106,177 @@ class Config:
     policy: PolicySettings = field(default_factory=PolicySettings)
     guards: GuardSettings = field(default_factory=GuardSettings)
     oneroster: OneRosterSettings = field(default_factory=OneRosterSettings)
+    roster: RosterSettings = field(default_factory=RosterSettings)
     state_dir: str = ".reconcile"
+
+
+class ConfigError(Exception):
+    """The config file (or environment) is unusable; ``problems`` lists each ``file: key: why``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+def canvas_role(word: str) -> str:
+    """student/teacher/ta/observer/designer (any case) -> Canvas role name; other names unchanged."""
+    return ROLE_WORDS.get(word.strip().lower(), word.strip())
+
+
+def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path`` (None: no file, all defaults) and apply environment overrides.
+
+    Raises :class:`ConfigError` listing every problem, each naming the file and key.
+    ``env`` defaults to ``os.environ``; only ``CANVAS_API_URL`` is read from it.
+    """
+    environ = os.environ if env is None else env
+    name = "<defaults>"
+    document: Any = {}
+    if path is not None:
+        name = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigError([f"{name}: config file not found"]) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{name}: cannot read config file: {exc}"]) from exc
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError([f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+        if document is None:
+            document = {}
+    problems = _validate(document, name)
+    url = environ.get("CANVAS_API_URL")
+    if url:
+        problems += _check_url(url, "CANVAS_API_URL (environment)")
+    elif isinstance(document, dict) and isinstance(document.get("canvas"), dict):
+        configured = document["canvas"].get("url")
+        if isinstance(configured, str):
+            problems += _check_url(configured, f"{name}: canvas.url")
+    if problems:
+        raise ConfigError(problems)
+    config = _build(document)
+    if url:
+        config = dataclasses.replace(config, canvas=dataclasses.replace(config.canvas, url=url.rstrip("/")))
+    return config
+
+
+def _validate(document: Any, name: str) -> list[str]:
+    if not isinstance(document, dict):
+        return [f"{name}: the config must be a mapping of keys, not {type(document).__name__}"]
+    problems = [f"{name}: {key}: {why}" for key, why in _secrets(document, "")]
+    if problems:
+        return problems
+    schema = schemas.load("config")
+    validator = jsonschema.Draft202012Validator(schema)
+    for err in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        key = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = list(err.schema.get("properties", {}))
+            for extra in sorted(set(err.instance) - set(allowed)):
+                full = f"{key}.{extra}" if key else str(extra)
+                match = difflib.get_close_matches(str(extra), allowed, n=1, cutoff=0.6)
+                hint = f' (did you mean "{match[0]}"?)' if match else f" (known keys: {', '.join(allowed)})"
+                problems.append(f"{name}: {full}: unknown key{hint}")
+            continue
+        problems.append(f"{name}: {key or '(top level)'}: {err.message}")
+    return problems
+
+
+def _secrets(node: Any, prefix: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            full = f"{prefix}.{key}" if prefix else str(key)
+            if str(key).lower() in SECRET_KEYS:
+                found.append(
+                    (
+                        full,
+                        "the API token must not be in the config file; set the CANVAS_API_TOKEN environment variable",
+                    )
+                )
+            else:
+                found += _secrets(value, full)
+    return found
+
+
+def _check_url(url: str, where: str) -> list[str]:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return [f"{where}: not an http(s) URL: {url!r}"]
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        return [f"{where}: plain http:// is refused except for loopback addresses; use https://"]
+    if parts.username or parts.password:
+        return [f"{where}: credentials in the URL are refused; set CANVAS_API_TOKEN instead"]
+    return []
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _course_ref(value: str) -> str:
+    return value if value.startswith(("sis_course_id:", "sis_integration_id:")) else course_ref(value)
+
+
+def _build(document: dict[str, Any]) -> Config:
+    def section(key: str) -> dict[str, Any]:
+        value = document.get(key) or {}
+        return dict(value)
+
+    canvas = section("canvas")
+    if "account_id" in canvas:
+        canvas["account_id"] = str(canvas["account_id"])
+    if canvas.get("url"):
+        canvas["url"] = str(canvas["url"]).rstrip("/")
+    if "timeout" in canvas:
+        canvas["timeout"] = float(canvas["timeout"])
+    manage = section("manage")
+    if manage.get("roles") is not None:
+        manage["roles"] = tuple(dict.fromkeys(canvas_role(r) for r in manage["roles"]))
+    if "courses" in manage:
+        manage["courses"] = tuple(_course_ref(c) for c in manage["courses"])
+    guards = section("guards")
+    if "protected_roles" in guards:
+        guards["protected_roles"] = tuple(canvas_role(r) for r in guards["protected_roles"])
+    if "max_drop_percent" in guards:
+        guards["max_drop_percent"] = float(guards["max_drop_percent"])
+    roster = section("roster")
+    if "custom_roles" in roster:
+        roster["custom_roles"] = {
+            str(k): (canvas_role(v) if v else None) for k, v in roster["custom_roles"].items()
+        }
+    oneroster = section("oneroster")
+    if "role_map" in oneroster:
+        oneroster["role_map"] = {str(k).lower(): canvas_role(v) for k, v in oneroster["role_map"].items()}
+    return Config(
+        canvas=CanvasSettings(**canvas),
+        manage=ManageSettings(**manage),
+        policy=PolicySettings(**section("policy")),
+        guards=GuardSettings(**guards),
+        oneroster=OneRosterSettings(**oneroster),
+        roster=RosterSettings(**roster),
+        state_dir=str(document.get("state_dir", ".reconcile")),
+    )
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The effective config as plain JSON-ready data (for a plan's ``policy``); never a token."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return value
+
+    data: dict[str, Any] = plain(dataclasses.asdict(config))
+    return data

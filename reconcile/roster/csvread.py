@@ -1,0 +1,249 @@
+"""Bytes -> table of strings, with every structural fault of the file found first.
+
+SIS exports break in a few typical ways: a Windows code page instead of UTF-8, a file cut
+off half way (a quoted field never closed, a last row with too few fields), rows with a
+stray delimiter. :func:`read_csv_table` finds all of these with one vectorised scan of the
+bytes (numpy), then parses the good records with pandas' C parser. Each record keeps the
+physical line it starts on (header = line 1), so problems point at what an editor shows
+even when quoted fields span lines. Pure: takes bytes, does no I/O.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reconcile.roster.problems import Problem, error
+
+BOM = b"\xef\xbb\xbf"
+ROW = "_row"  # column holding each record's line number, as a string
+FILE = "_file"  # optional column: the file a row came from, when one input has several
+
+
+@dataclass(frozen=True)
+class Table:
+    """Parsed records: ``frame`` has one str column per header name plus :data:`ROW`."""
+
+    frame: pd.DataFrame
+    header: tuple[str, ...]
+
+
+def decode_check(data: bytes, file: str) -> tuple[bytes, list[Problem]]:
+    """Strip a UTF-8 BOM; report the first byte that is not UTF-8 (line, column, value).
+
+    Returns the bytes without BOM and the problems; callers stop on any problem, since a
+    file in the wrong encoding would put mangled names into Canvas.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data, [
+            error(file, None, None, "encoding", "file is UTF-16 (byte-order mark found); save it as UTF-8")
+        ]
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        pos = exc.start
+        line = data.count(b"\n", 0, pos) + 1
+        col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        bad = data[pos]
+        hint = " (Windows-1252/Latin-1?)" if bad >= 0x80 else ""
+        return data, [
+            error(
+                file,
+                line,
+                None,
+                "encoding",
+                f"not UTF-8: byte 0x{bad:02X} at line {line}, byte {col} of the line{hint}; "
+                "re-export the file as UTF-8",
+            )
+        ]
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        return data, [error(file, line, None, "encoding", f"NUL byte at line {line}: not a text file")]
+    return data, []
+
+
+@dataclass(frozen=True)
+class _Scan:
+    starts: np.ndarray  # byte offset of each record
+    ends: np.ndarray  # byte offset of its terminating newline (or EOF)
+    fields: np.ndarray  # field count per record
+    lines: np.ndarray  # physical 1-based line each record starts on
+    blank: np.ndarray  # empty records (blank lines)
+    unclosed: int | None  # index of the record whose quoted field never closes
+
+
+def _scan(data: bytes) -> _Scan:
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if b'"' in data:
+        quotes = arr == 34
+        # Parity of quotes seen so far: odd means inside a quoted field. An escaped quote
+        # ("") counts twice, so parity is unaffected; uint8 overflow keeps parity too.
+        outside = (np.cumsum(quotes, dtype=np.uint8) & 1) == 0
+        newlines = np.flatnonzero((arr == 10) & outside)
+        commas = np.flatnonzero((arr == 44) & outside)
+        open_at = int(np.flatnonzero(quotes)[-1]) if not outside[-1] else None
+    else:
+        newlines = np.flatnonzero(arr == 10)
+        commas = np.flatnonzero(arr == 44)
+        open_at = None
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(arr)]))
+    if starts[-1] == len(arr):  # file ends with a newline: no record after it
+        starts, ends = starts[:-1], ends[:-1]
+    fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    length = ends - starts
+    padded = np.concatenate((arr, [0]))
+    blank = (length == 0) | ((length == 1) & (padded[starts] == 13))
+    if len(newlines) == data.count(b"\n"):
+        lines = np.arange(1, len(starts) + 1)
+    else:  # quoted newlines: count physical lines before each record
+        lines = np.searchsorted(np.flatnonzero(arr == 10), starts) + 1
+    unclosed = int(np.searchsorted(starts, open_at, side="right") - 1) if open_at is not None else None
+    return _Scan(starts, ends, fields, lines, blank, unclosed)
+
+
+def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]:
+    """Parse UTF-8 CSV bytes (BOM already removed) into a :class:`Table` of strings.
+
+    Reports, all at once: no header, no data rows, an unclosed quote, rows with the
+    wrong number of fields (the last one as ``truncated``), duplicate header names.
+    Rows with structural faults are left out of the table; everything else is kept,
+    so later checks still see every other row.
+    """
+    problems: list[Problem] = []
+    if not data.strip():
+        return None, [error(file, None, None, "empty_file", "file is empty")]
+    scan = _scan(data)
+    keep = ~scan.blank
+    cut = len(scan.starts)
+    if scan.unclosed is not None:
+        cut = scan.unclosed
+        problems.append(
+            error(
+                file,
+                int(scan.lines[cut]),
+                None,
+                "truncated",
+                "a quoted field is never closed: the file looks cut off here",
+            )
+        )
+        keep[cut:] = False
+    if cut == 0:
+        return None, problems
+    width = int(scan.fields[0])
+    wrong = keep.copy()
+    wrong[0] = False
+    wrong &= scan.fields != width
+    last_data = int(np.flatnonzero(keep)[-1]) if keep.any() else 0
+    for i in np.flatnonzero(wrong):
+        got = int(scan.fields[i])
+        if i == last_data and got < width and scan.unclosed is None:
+            problems.append(
+                error(
+                    file,
+                    int(scan.lines[i]),
+                    None,
+                    "truncated",
+                    f"last row has {got} of {width} fields: the file looks cut off",
+                )
+            )
+        else:
+            problems.append(
+                error(
+                    file,
+                    int(scan.lines[i]),
+                    None,
+                    "field_count",
+                    f"row has {got} fields, the header has {width}",
+                )
+            )
+    keep &= ~wrong
+    frame = _parse(data, scan, cut, keep, width)
+    if frame is None:  # pandas and the scan disagree (odd quoting): use the csv module
+        frame, extra = _parse_slow(
+            data[: int(scan.starts[cut])] if cut < len(scan.starts) else data, file, width
+        )
+        problems.extend(p for p in extra if all(p.row != q.row for q in problems))
+    first = data[int(scan.starts[0]) : int(scan.ends[0])].decode("utf-8")
+    header = tuple(name.strip() for name in next(csv.reader([first.rstrip("\r")])))
+    frame.columns = [*header, ROW]
+    seen: set[str] = set()
+    for name in header:
+        if name.lower() in seen:
+            problems.append(
+                error(file, 1, name, "duplicate_column", f"column {name!r} appears twice in the header")
+            )
+        seen.add(name.lower())
+    if len(frame) == 0 and not any(p.code in {"truncated", "field_count"} for p in problems):
+        problems.append(error(file, None, None, "empty_file", "file has a header but no data rows"))
+    return Table(frame, header), problems
+
+
+def _parse(data: bytes, scan: _Scan, cut: int, keep: np.ndarray, width: int) -> pd.DataFrame | None:
+    end = int(scan.starts[cut]) if cut < len(scan.starts) else len(data)
+    good = keep[1:cut]
+    if not good.all():
+        # Hand pandas only whole, well-formed records so its rows line up with the scan.
+        pieces = [data[int(scan.starts[0]) : int(scan.ends[0])]]
+        pieces += [data[int(scan.starts[i]) : int(scan.ends[i])] for i in np.flatnonzero(keep[:cut]) if i > 0]
+        body = b"\n".join(pieces) + b"\n"
+        lines = scan.lines[:cut][keep[:cut]][1:]
+        blank_rows = np.zeros(len(lines), dtype=bool)
+    else:
+        body = data[:end]
+        lines = scan.lines[1:cut]
+        blank_rows = scan.blank[1:cut]
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(body),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(frame.columns) != width or len(frame) != len(lines):
+        return None
+    frame[ROW] = lines.astype(str)
+    if blank_rows.any():
+        frame = frame[~blank_rows]
+    return frame.reset_index(drop=True)
+
+
+def _parse_slow(data: bytes, file: str, width: int) -> tuple[pd.DataFrame, list[Problem]]:
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header: list[str] = []
+    rows: list[list[str]] = []
+    start_line = 1
+    for record in reader:
+        if not header:
+            header = record
+            start_line = reader.line_num + 1
+            continue
+        line = start_line
+        start_line = reader.line_num + 1
+        if not record:
+            continue
+        if len(record) != len(header):
+            problems.append(
+                error(
+                    file,
+                    line,
+                    None,
+                    "field_count",
+                    f"row has {len(record)} fields, the header has {len(header)}",
+                )
+            )
+            continue
+        rows.append([*record, str(line)])
+    return pd.DataFrame(rows, columns=[*header, ROW], dtype=str), problems

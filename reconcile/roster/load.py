@@ -1,0 +1,207 @@
+"""``load_rosters``: roster files in, one desired table plus every problem out.
+
+Reads each input (path, folder, zip or file-like object), detects its format from the
+content unless told, hands the bytes to the format's reader, normalises the rows and
+finally checks identities across all files together. Reading files is the only I/O;
+nothing here talks to Canvas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from reconcile.config import Config
+from reconcile.frames import DESIRED_COLUMNS, ROLE_WORDS, conform, empty_frame
+from reconcile.roster import oneroster, sis_csv, yaml_roster
+from reconcile.roster.identity import check_identities
+from reconcile.roster.normalise import Rules, normalise
+from reconcile.roster.problems import Problem, error, sorted_problems
+
+FORMATS = ("sis-csv", "yaml", "oneroster")
+Source = str | Path | IO[bytes] | IO[str]
+
+
+@dataclass(frozen=True)
+class RosterResult:
+    """The desired state read from rosters, where it came from, and what is wrong with it.
+
+    ``desired`` has exactly :data:`reconcile.frames.DESIRED_COLUMNS` and holds only rows
+    without errors. ``complete`` is False when any input is a OneRoster *delta*: the
+    rows then say what changes, not the whole roster, so absent rows must not be dropped.
+    """
+
+    desired: pd.DataFrame
+    inputs: tuple[dict[str, Any], ...]
+    problems: tuple[Problem, ...]
+    complete: bool = True
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def load_rosters(
+    paths: Sequence[Source], *, config: Config | None = None, format: str | None = None
+) -> RosterResult:
+    """Load and validate every roster in ``paths`` into one desired table.
+
+    Never raises for bad input: unreadable files, wrong formats and bad rows all become
+    :class:`Problem` entries. ``format`` (sis-csv, yaml, oneroster; None or "auto" =
+    detect) applies to every input.
+    """
+    config = config or Config()
+    if format == "auto":
+        format = None
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown roster format {format!r}; expected one of {', '.join(FORMATS)}")
+    rules = _rules(config)
+    frames: list[pd.DataFrame] = []
+    problems: list[Problem] = []
+    inputs: list[dict[str, Any]] = []
+    complete = True
+    for source in paths:
+        name, payload, read_problems = _read(source)
+        problems += read_problems
+        if payload is None:
+            continue
+        kind = format or _detect(name, payload)
+        digest = _digest(payload)
+        if kind is None:
+            problems.append(
+                error(name, None, None, "unknown_format", "cannot tell the roster format; pass --format")
+            )
+            inputs.append({"path": name, "format": "unknown", "sha256": digest, "rows": 0})
+            continue
+        raw, found, is_delta = _raw_rows(kind, name, payload, config)
+        problems += found
+        complete = complete and not is_delta
+        rows = 0 if raw is None else len(raw)
+        inputs.append({"path": name, "format": kind, "sha256": digest, "rows": rows})
+        if raw is None or rows == 0:
+            continue
+        file_rules = (
+            rules if kind == "sis-csv" else Rules(rules.custom_roles, config.policy.enrollment_state, True)
+        )
+        desired, found = normalise(raw, name, file_rules)
+        problems += found
+        frames.append(desired)
+    if not inputs:
+        problems.append(error("<input>", None, None, "no_input", "no roster files given"))
+    combined = pd.concat(frames, ignore_index=True) if frames else empty_frame(DESIRED_COLUMNS)
+    combined, found = check_identities(combined)
+    problems += found
+    return RosterResult(
+        conform(combined, DESIRED_COLUMNS), tuple(inputs), sorted_problems(problems), complete
+    )
+
+
+def _rules(config: Config) -> Rules:
+    custom: dict[str, str | None] = dict(config.roster.custom_roles)
+    for role in config.manage.roles or ():
+        if role not in ROLE_WORDS.values():
+            custom.setdefault(role, None)
+    return Rules(custom_roles=custom, default_status=None)
+
+
+Payload = bytes | dict[str, bytes]
+
+
+def _read(source: Source) -> tuple[str, Payload | None, list[Problem]]:
+    """Source -> (display name, bytes or {member: bytes} for a folder, problems)."""
+    if hasattr(source, "read"):
+        name = str(getattr(source, "name", "<stream>"))
+        data = source.read()
+        return name, data.encode("utf-8") if isinstance(data, str) else data, []
+    path = Path(source)
+    name = str(source)
+    try:
+        if path.is_dir():
+            members = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
+            return name, members, []
+        return name, path.read_bytes(), []
+    except FileNotFoundError:
+        return name, None, [error(name, None, None, "not_found", "file not found")]
+    except OSError as exc:
+        return name, None, [error(name, None, None, "unreadable", f"cannot read: {exc.strerror or exc}")]
+
+
+def _digest(payload: Payload) -> str:
+    sha = hashlib.sha256()
+    if isinstance(payload, bytes):
+        sha.update(payload)
+    else:
+        for member in sorted(payload):
+            sha.update(member.encode() + b"\0" + hashlib.sha256(payload[member]).digest())
+    return sha.hexdigest()
+
+
+def _detect(name: str, payload: Payload) -> str | None:
+    if isinstance(payload, dict) or payload.startswith(b"PK\x03\x04"):
+        return "oneroster"
+    head = payload[:4096].lstrip(b"\xef\xbb\xbf").lstrip()
+    lower = name.lower()
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    if "," in first:
+        cells = [c.strip().strip('"') for c in first.split(",")]
+        if sis_csv.looks_like_sis(cells):
+            return "sis-csv"
+        if oneroster.looks_like_oneroster(cells):
+            return "oneroster"
+    if (
+        head.startswith((b"courses:", b"enrollments:", b"---", b"#", b"status:", b"version:"))
+        or b"\ncourses:" in head
+    ):
+        return "yaml"
+    if lower.endswith(".csv"):
+        return "sis-csv"
+    return None
+
+
+def _raw_rows(
+    kind: str, name: str, payload: Payload, config: Config
+) -> tuple[pd.DataFrame | None, list[Problem], bool]:
+    if kind == "oneroster":
+        members = payload if isinstance(payload, dict) else None
+        if members is None:
+            assert isinstance(payload, bytes)
+            members, problems = _unzip(name, payload)
+            if members is None:
+                return None, problems, False
+        return oneroster.read_oneroster(members, name, config.oneroster)
+    if not isinstance(payload, bytes):
+        return None, [error(name, None, None, "unknown_format", f"a folder is not a {kind} roster")], False
+    if kind == "yaml":
+        raw, problems = yaml_roster.read_yaml_roster(payload, name, config)
+        return raw, problems, False
+    raw, problems = sis_csv.read_sis_csv(payload, name)
+    return raw, problems, False
+
+
+def _unzip(name: str, data: bytes) -> tuple[dict[str, bytes] | None, list[Problem]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {
+                Path(info.filename).name: archive.read(info)
+                for info in archive.infolist()
+                if not info.is_dir() and info.file_size < 1 << 31
+            }, []
+    except (zipfile.BadZipFile, EOFError) as exc:
+        return None, [error(name, None, None, "bad_zip", f"not a readable zip archive: {exc}")]
