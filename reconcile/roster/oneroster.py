@@ -412,7 +412,7 @@ def _observers(
                 )
                 continue
             if settings.role_map.get(roles.get(agent, "")) == OBSERVER:
-                links.setdefault(sid, []).append((agent, line))
+                links.setdefault(sid, []).insert(0, (agent, line))
             elif settings.role_map.get(roles.get(sid, "")) == OBSERVER:
                 links.setdefault(agent, []).append((sid, row_of[sid]))
     if not links:
@@ -429,7 +429,7 @@ def _observers(
     student_uids = uid[(rows["role"] == STUDENT).to_numpy()]
     extra = []
     for (_, row), student in zip(students.iterrows(), student_uids, strict=True):
-        for observer, line in dict.fromkeys(links.get(student, [])):
+        for observer, line in dict(links.get(student, [])).items():
             extra.append(
                 {
                     **row.to_dict(),

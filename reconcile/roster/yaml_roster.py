@@ -59,15 +59,13 @@ def _cell(value: Any) -> str:
 
 
 def _plain(node: Any) -> Any:
-    """Dates and numbers -> strings where the schema expects strings (YAML types them eagerly)."""
+    """Dates -> ISO strings: YAML types them eagerly, the schema and the normaliser want text."""
     if isinstance(node, dict):
         return {k: _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
     if isinstance(node, dt.date):
         return _cell(node)
-    if isinstance(node, int | float) and not isinstance(node, bool):
-        return str(node)
     return node
 
 
