@@ -1,0 +1,49 @@
+"""Test-only endpoints under ``/__sim/``: no token, never throttled or faulted.
+
+- ``GET /__sim/enrollments``: every row, raw, deleted included.
+- ``GET /__sim/stats``: request counts per route, reads/writes, throttled, faults.
+- ``POST /__sim/reset``: back to the seed, stats and buckets zeroed.
+- ``GET|PUT /__sim/faults``: read or change the fault and throttle knobs (JSON body).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from reconcile.sim.model import Enrollment, format_time
+
+if TYPE_CHECKING:
+    from reconcile.sim.simulator import Simulator
+
+
+def raw_enrollment(e: Enrollment) -> dict[str, Any]:
+    """Every column of the row, times as Canvas JSON strings."""
+    row: dict[str, Any] = {}
+    for name in Enrollment.__slots__:
+        value = getattr(e, name)
+        row[name] = format_time(value) if hasattr(value, "tzinfo") else value
+    return row
+
+
+def handle(sim: Simulator, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    """Answer one introspection request: (status, JSON body)."""
+    if path == "/__sim/enrollments" and method == "GET":
+        return 200, sim.enrollments()
+    if path == "/__sim/stats" and method == "GET":
+        return 200, sim.stats()
+    if path == "/__sim/reset" and method == "POST":
+        sim.reset()
+        return 200, {"reset": True}
+    if path == "/__sim/faults" and method == "GET":
+        return 200, sim.fault_knobs()
+    if path == "/__sim/faults" and method in ("PUT", "POST"):
+        try:
+            knobs = json.loads(body or b"{}")
+            if not isinstance(knobs, dict):
+                raise ValueError("the body must be a JSON object")
+            sim.set_faults(**knobs)
+        except (ValueError, TypeError) as exc:
+            return 400, {"error": str(exc)}
+        return 200, sim.fault_knobs()
+    return 404, {"errors": [{"message": "The specified resource does not exist."}]}

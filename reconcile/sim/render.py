@@ -1,0 +1,183 @@
+"""JSON for Canvas objects, as ``enrollment_json`` and ``user_json`` render them (facts §6).
+
+Which fields appear depends on the caller's rights (SIS fields, logins, activity) and on
+``include[]``; lists embed ``user``, single-object answers do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconcile.sim.auth import Caller, CourseRights, may_manage
+from reconcile.sim.model import Course, Enrollment, Progress, User, format_time
+from reconcile.sim.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Everything rendering depends on besides the row itself."""
+
+    base_url: str
+    caller: Caller
+    rights: CourseRights
+    includes: frozenset[str] = frozenset()
+    with_user: bool = False
+
+
+def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": user.id,
+        "name": user.name,
+        "created_at": format_time(user.created_at),
+        "sortable_name": user.sortable_name,
+        "short_name": user.short_name,
+    }
+    if view.rights.read_sis:
+        body["sis_user_id"] = user.sis_user_id
+        body["integration_id"] = user.integration_id
+    if view.caller.admin:
+        body["sis_import_id"] = None
+    if view.rights.view_user_logins and user.login_id is not None:
+        body["login_id"] = user.login_id
+    if "avatar_url" in view.includes:
+        body["avatar_url"] = f"{view.base_url}/images/messages/avatar-50.png"
+    if "uuid" in view.includes:
+        body["uuid"] = user.uuid
+    return body
+
+
+def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
+    """One enrollment as Canvas renders it for this caller."""
+    course = store.courses[e.course_id]
+    section = store.sections[e.course_section_id]
+    role = store.roles[e.role_id]
+    user = store.users[e.user_id]
+    deleted_context = course.workflow_state == "deleted" or section.workflow_state == "deleted"
+    body: dict[str, Any] = {
+        "id": e.id,
+        "user_id": e.user_id,
+        "course_id": e.course_id,
+        "type": e.type,
+        "created_at": format_time(e.created_at),
+        "updated_at": format_time(e.updated_at),
+        "associated_user_id": e.associated_user_id,
+        "start_at": format_time(e.start_at),
+        "end_at": format_time(e.end_at),
+        "course_section_id": e.course_section_id,
+        "root_account_id": e.root_account_id,
+        "limit_privileges_to_course_section": e.limit_privileges_to_course_section,
+        "enrollment_state": "deleted" if deleted_context else e.workflow_state,
+        "role": role.name,
+        "role_id": e.role_id,
+        "temporary_enrollment_source_user_id": e.temporary_enrollment_source_user_id,
+        "temporary_enrollment_pairing_id": e.temporary_enrollment_pairing_id,
+    }
+    own = e.user_id == view.caller.user_id
+    if own or view.caller.admin or view.rights.view_all_grades:
+        body["last_activity_at"] = format_time(e.last_activity_at)
+        body["last_attended_at"] = format_time(e.last_attended_at)
+        body["total_activity_time"] = e.total_activity_time
+    if view.caller.admin:
+        body["sis_import_id"] = e.sis_import_id
+    if e.type == "StudentEnrollment":
+        grades: dict[str, Any] = {"html_url": f"{view.base_url}/courses/{e.course_id}/grades/{e.user_id}"}
+        if own or view.rights.view_all_grades:
+            grades.update(current_grade=None, current_score=None, final_grade=None, final_score=None)
+            if view.rights.view_all_grades:
+                grades.update(
+                    unposted_current_score=None,
+                    unposted_current_grade=None,
+                    unposted_final_score=None,
+                    unposted_final_grade=None,
+                )
+            if "current_points" in view.includes:
+                grades["current_points"] = None
+                if view.rights.view_all_grades:
+                    grades["unposted_current_points"] = None
+        body["grades"] = grades
+    if view.rights.read_sis:
+        account = store.accounts[course.account_id]
+        body.update(
+            sis_account_id=account.sis_account_id,
+            sis_course_id=course.sis_course_id,
+            course_integration_id=course.integration_id,
+            sis_section_id=section.sis_section_id,
+            section_integration_id=section.integration_id,
+            sis_user_id=user.sis_user_id,
+        )
+    body["html_url"] = f"{view.base_url}/courses/{e.course_id}/users/{e.user_id}"
+    if view.includes:
+        _add_includes(store, e, view, body)
+    if view.with_user:
+        body["user"] = user_json(store, user, view)
+    return body
+
+
+def _add_includes(store: Store, e: Enrollment, view: View, body: dict[str, Any]) -> None:
+    includes = view.includes
+    if "locked" in includes:
+        body["locked"] = e.sis_import_id is not None and not view.caller.admin
+    if "can_be_removed" in includes:
+        sis_locked = e.sis_import_id is not None and not view.caller.admin
+        body["can_be_removed"] = not sis_locked and may_manage(view.rights, e.type)
+    if "group_ids" in includes:
+        body["group_ids"] = []
+    if "observed_users" in includes and e.type == "ObserverEnrollment" and e.associated_user_id is not None:
+        observed = store.users.get(e.associated_user_id)
+        if observed is not None and observed.workflow_state != "deleted":
+            student_view = View(view.base_url, view.caller, view.rights)
+            observed_body = user_json(store, observed, view)
+            observed_body["enrollments"] = [
+                enrollment_json(store, store.enrollments[k[2]], student_view)
+                for k in store.user_index.get(observed.id, [])
+                if store.enrollments[k[2]].course_id == e.course_id
+                and store.enrollments[k[2]].type == "StudentEnrollment"
+                and store.enrollments[k[2]].workflow_state not in ("completed", "deleted", "rejected")
+            ]
+            body["observed_user"] = observed_body
+    if "temporary_enrollment_providers" in includes and e.temporary_enrollment_source_user_id is not None:
+        provider = store.users.get(e.temporary_enrollment_source_user_id)
+        if provider is not None:
+            body["temporary_enrollment_provider"] = user_json(store, provider, view)
+
+
+def course_json(store: Store, course: Course) -> dict[str, Any]:
+    """The fields of Canvas's course JSON an account course list is read for."""
+    return {
+        "id": course.id,
+        "name": course.name,
+        "course_code": course.course_code,
+        "sis_course_id": course.sis_course_id,
+        "integration_id": course.integration_id,
+        "account_id": course.account_id,
+        "root_account_id": store.root_account_id,
+        "enrollment_term_id": course.enrollment_term_id,
+        "workflow_state": course.workflow_state,
+        "start_at": format_time(course.start_at),
+        "end_at": format_time(course.end_at),
+        "restrict_enrollments_to_course_dates": course.restrict_enrollments_to_course_dates,
+        "uuid": course.uuid,
+        "default_view": "modules",
+        "is_public": False,
+    }
+
+
+def progress_json(progress: Progress, base_url: str) -> dict[str, Any]:
+    """Progress JSON (facts §4); ``results`` only once it is no longer pending."""
+    body: dict[str, Any] = {
+        "id": progress.id,
+        "context_id": progress.context_id,
+        "context_type": "Account",
+        "user_id": progress.user_id,
+        "tag": progress.tag,
+        "completion": progress.completion,
+        "workflow_state": progress.workflow_state,
+        "created_at": format_time(progress.created_at),
+        "updated_at": format_time(progress.updated_at),
+        "message": progress.message,
+        "url": f"{base_url}/api/v1/progress/{progress.id}",
+    }
+    if progress.workflow_state not in ("queued", "running") and progress.results is not None:
+        body["results"] = progress.results
+    return body

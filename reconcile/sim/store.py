@@ -1,0 +1,273 @@
+"""The simulator's in-memory database: records, indexes and Canvas-style id lookups.
+
+Enrollments are indexed by unique key (for the upsert) and kept in sorted lists per
+course, section and user in Canvas's list order (type, sortable name, id; facts §1.3),
+so a page is a bisect plus a short scan. Callers hold :attr:`Store.lock` around any
+read that must be consistent and around every write.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from reconcile.sim.model import (
+    BUILT_IN_ROLE_IDS,
+    Account,
+    Course,
+    Enrollment,
+    Progress,
+    Role,
+    Section,
+    Term,
+    Token,
+    User,
+    now_utc,
+)
+
+SortKey = tuple[str, str, int]
+_MAX_ID = 10**19 - 1
+
+# id-column prefixes accepted per object type (facts §9); value = attribute looked up.
+COURSE_COLUMNS = {"sis_course_id": "sis", "sis_integration_id": "integration", "uuid": "uuid"}
+SECTION_COLUMNS = {"sis_section_id": "sis", "sis_integration_id": "integration"}
+USER_COLUMNS = {
+    "sis_user_id": "sis",
+    "sis_login_id": "login",
+    "sis_integration_id": "integration",
+    "uuid": "uuid",
+}
+ACCOUNT_COLUMNS = {"sis_account_id": "sis", "sis_integration_id": "integration"}
+TERM_COLUMNS = {"sis_term_id": "sis", "sis_integration_id": "integration"}
+
+
+def parse_ref(ref: str, columns: dict[str, str]) -> tuple[str, str] | None:
+    """Split a Canvas id (facts §9) into (kind, value): kind is ``id`` or a value of ``columns``.
+
+    Returns None for a form Canvas would not find anything with (unknown column, bad hex,
+    a number too long).
+    """
+    text = ref.strip()
+    if text.isdigit():
+        return ("id", str(int(text))) if len(text) <= 19 and text.isascii() else None
+    if text.startswith("hex:"):
+        column, _, hexed = text[4:].partition(":")
+        if column not in columns:
+            return None
+        try:
+            return columns[column], bytes.fromhex(hexed).decode("utf-8")
+        except ValueError:
+            return None
+    column, sep, value = text.partition(":")
+    if sep and column in columns and value:
+        return columns[column], value
+    return None
+
+
+class Store:
+    """All simulator state. Build one with :func:`reconcile.sim.seed.build_store`."""
+
+    def __init__(self, *, clock: Callable[[], dt.datetime] = now_utc) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.accounts: dict[int, Account] = {}
+        self.terms: dict[int, Term] = {}
+        self.courses: dict[int, Course] = {}
+        self.sections: dict[int, Section] = {}
+        self.users: dict[int, User] = {}
+        self.roles: dict[int, Role] = {}
+        self.tokens: dict[str, Token] = {}
+        self.enrollments: dict[int, Enrollment] = {}
+        self.progresses: dict[int, Progress] = {}
+        self.root_account_id = 0
+        self.course_sections: dict[int, list[int]] = {}
+        self.default_sections: dict[int, int] = {}
+        self.by_key: dict[tuple[int, str, int, int, int | None], int] = {}
+        self.course_index: dict[int, list[SortKey]] = {}
+        self.section_index: dict[int, list[SortKey]] = {}
+        self.user_index: dict[int, list[SortKey]] = {}
+        self.user_courses: dict[int, set[int]] = {}
+        self._lookup: dict[tuple[str, str, str], int] = {}
+        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1}
+
+    # -- DateSource protocol -------------------------------------------------
+    def course(self, course_id: int) -> Course:
+        return self.courses[course_id]
+
+    def section(self, section_id: int) -> Section:
+        return self.sections[section_id]
+
+    def term(self, term_id: int | None) -> Term | None:
+        return self.terms.get(term_id) if term_id is not None else None
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    # -- building ------------------------------------------------------------
+    def _index(self, kind: str, column: str, value: str | None, obj_id: int) -> None:
+        if value:
+            self._lookup[(kind, column, value.casefold() if column == "login" else value)] = obj_id
+
+    def add_account(self, account: Account) -> None:
+        if not self.accounts:
+            self.root_account_id = account.id
+        self.accounts[account.id] = account
+        self._index("account", "sis", account.sis_account_id, account.id)
+        self._index("account", "integration", account.integration_id, account.id)
+
+    def add_term(self, term: Term) -> None:
+        self.terms[term.id] = term
+        self._index("term", "sis", term.sis_term_id, term.id)
+        self._index("term", "integration", term.integration_id, term.id)
+
+    def add_course(self, course: Course) -> None:
+        self.courses[course.id] = course
+        self.course_sections.setdefault(course.id, [])
+        self.course_index.setdefault(course.id, [])
+        self._index("course", "sis", course.sis_course_id, course.id)
+        self._index("course", "integration", course.integration_id, course.id)
+        self._index("course", "uuid", course.uuid, course.id)
+
+    def add_section(self, section: Section) -> None:
+        self.sections[section.id] = section
+        self.course_sections.setdefault(section.course_id, []).append(section.id)
+        self.section_index.setdefault(section.id, [])
+        if section.default_section:
+            self.default_sections[section.course_id] = section.id
+        self._index("section", "sis", section.sis_section_id, section.id)
+        self._index("section", "integration", section.integration_id, section.id)
+
+    def add_user(self, user: User) -> None:
+        self.users[user.id] = user
+        self.user_index.setdefault(user.id, [])
+        self._index("user", "sis", user.sis_user_id, user.id)
+        self._index("user", "integration", user.integration_id, user.id)
+        self._index("user", "login", user.login_id, user.id)
+        self._index("user", "uuid", user.uuid, user.id)
+
+    def add_role(self, role: Role) -> None:
+        self.roles[role.id] = role
+
+    def add_token(self, token: Token) -> None:
+        self.tokens[token.token] = token
+
+    def sort_key(self, enrollment: Enrollment) -> SortKey:
+        return (enrollment.type, self.users[enrollment.user_id].collation, enrollment.id)
+
+    def insert_enrollment(self, enrollment: Enrollment, *, presorted: bool = False) -> None:
+        """Add a row to the table and every index. ``presorted`` skips bisecting (bulk load)."""
+        self.enrollments[enrollment.id] = enrollment
+        self.by_key[enrollment.unique_key] = enrollment.id
+        key = self.sort_key(enrollment)
+        for index, owner in (
+            (self.course_index, enrollment.course_id),
+            (self.section_index, enrollment.course_section_id),
+            (self.user_index, enrollment.user_id),
+        ):
+            rows = index.setdefault(owner, [])
+            if presorted:
+                rows.append(key)
+            else:
+                bisect.insort(rows, key)
+        self.user_courses.setdefault(enrollment.user_id, set()).add(enrollment.course_id)
+        self.next_ids["enrollment"] = max(self.next_ids["enrollment"], enrollment.id + 1)
+
+    def sort_indexes(self) -> None:
+        """Sort every index once after a bulk load with ``presorted=True``."""
+        for index in (self.course_index, self.section_index, self.user_index):
+            for rows in index.values():
+                rows.sort()
+
+    def new_id(self, kind: str) -> int:
+        value = self.next_ids[kind]
+        self.next_ids[kind] = value + 1
+        return value
+
+    # -- Canvas id lookups (facts §9) ------------------------------------------
+    def _find(self, kind: str, ref: str, columns: dict[str, str], table: dict[int, Any]) -> int | None:
+        parsed = parse_ref(ref, columns)
+        if parsed is None:
+            return None
+        column, value = parsed
+        if column == "id":
+            number = int(value)
+            return number if number <= _MAX_ID and number in table else None
+        return self._lookup.get((kind, column, value.casefold() if column == "login" else value))
+
+    def find_course(self, ref: str) -> Course | None:
+        found = self._find("course", ref, COURSE_COLUMNS, self.courses)
+        return self.courses[found] if found is not None else None
+
+    def find_section(self, ref: str) -> Section | None:
+        found = self._find("section", ref, SECTION_COLUMNS, self.sections)
+        return self.sections[found] if found is not None else None
+
+    def find_user(self, ref: str, *, caller_id: int | None = None) -> User | None:
+        if ref.strip() == "self":
+            return self.users.get(caller_id) if caller_id is not None else None
+        found = self._find("user", ref, USER_COLUMNS, self.users)
+        return self.users[found] if found is not None else None
+
+    def find_account(self, ref: str) -> Account | None:
+        if ref.strip() in ("self", "default"):
+            return self.accounts[self.root_account_id]
+        found = self._find("account", ref, ACCOUNT_COLUMNS, self.accounts)
+        return self.accounts[found] if found is not None else None
+
+    def find_term(self, ref: str) -> Term | None:
+        text = ref.strip()
+        if text == "default":
+            return min(self.terms.values(), key=lambda t: t.id, default=None)
+        if text == "current":
+            now = self.now()
+            current = [
+                t
+                for t in self.terms.values()
+                if (t.start_at is None or t.start_at <= now) and (t.end_at is None or now <= t.end_at)
+            ]
+            return current[0] if len(current) == 1 else None
+        found = self._find("term", text, TERM_COLUMNS, self.terms)
+        return self.terms[found] if found is not None else None
+
+    def find_role(self, role_id: str) -> Role | None:
+        text = str(role_id).strip()
+        return self.roles.get(int(text)) if text.isdigit() and len(text) <= 19 else None
+
+    def course_role_by_name(self, name: str) -> Role | None:
+        """``get_course_role_by_name``: built-in type names or custom labels, not deleted ones."""
+        if name in BUILT_IN_ROLE_IDS and name != "AccountAdmin":
+            return self.roles[BUILT_IN_ROLE_IDS[name]]
+        for role in self.roles.values():
+            if not role.built_in and role.label == name and role.workflow_state != "deleted":
+                return role
+        return None
+
+    # -- views -------------------------------------------------------------------
+    def default_section_id(self, course_id: int) -> int:
+        return self.default_sections[course_id]
+
+    def active_sections(self, course_id: int) -> list[Section]:
+        return [
+            self.sections[s]
+            for s in self.course_sections.get(course_id, [])
+            if self.sections[s].workflow_state == "active"
+        ]
+
+    def iter_from(self, rows: list[SortKey], after: SortKey | None) -> Iterator[Enrollment]:
+        """Enrollments of a sorted index, starting just after ``after`` (a bookmark)."""
+        start = bisect.bisect_right(rows, after) if after is not None else 0
+        table = self.enrollments
+        for i in range(start, len(rows)):
+            yield table[rows[i][2]]
+
+    def account_chain(self, account_id: int) -> list[int]:
+        """The account and its ancestors, nearest first."""
+        chain = []
+        current: int | None = account_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.accounts[current].parent_account_id
+        return chain
