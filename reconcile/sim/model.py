@@ -10,6 +10,7 @@ Mutation happens only under the store's lock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -78,6 +79,12 @@ def format_time(value: dt.datetime | None) -> str | None:
     """Canvas's JSON time form, ``2026-01-31T23:59:59Z`` (facts §6.4)."""
     if value is None:
         return None
+    return _format_time(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _format_time(value: dt.datetime) -> str:
+    # Lists render the same few timestamps over and over; strftime dominated page time.
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -1,0 +1,336 @@
+"""POST enrollments: validation order and bodies (facts §3.2), default states (§3.3),
+upsert and revival (§3.4), self-enrollment (§3.6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sim.conftest import Api
+
+NO_USER = "Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment"
+
+
+def test_create_answers_200_with_enrollment_without_user(api: Api) -> None:
+    response = api.enroll(102, user_id=25, type="StudentEnrollment", enrollment_state="active")
+    assert response.status_code == 200
+    body = response.json()
+    assert "user" not in body
+    assert body["enrollment_state"] == "active"
+    assert body["course_section_id"] == 202  # the default section
+    assert body["role"] == "StudentEnrollment" and body["role_id"] == 3
+    assert body["html_url"] == f"{api.university.url}/courses/102/users/25"
+
+
+def test_no_enrollment_hash_is_no_parameters_given(api: Api) -> None:
+    response = api.post("/api/v1/courses/101/enrollments", data={"user_id": 25})
+    assert response.status_code == 400
+    assert response.json() == {"message": "No parameters given"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"user_id": 25, "type": "Bogus"}, "Invalid type"),
+        ({"user_id": 25, "role_id": 1}, "Invalid role"),  # AccountAdmin: not a course role
+        ({"user_id": 25, "role_id": 999}, "Invalid role"),
+        ({"user_id": 25, "role": "Nobody"}, "Invalid role"),
+        (
+            {"user_id": 25, "role_id": 11},
+            "Cannot create an enrollment with this role because it is inactive.",
+        ),
+        (
+            {"user_id": 25, "role_id": 10, "type": "StudentEnrollment"},
+            "The specified type must match the base type for the role",
+        ),
+        (
+            {"user_id": 25, "role_id": 11, "type": "TeacherEnrollment"},
+            "Cannot create an enrollment with this role because it is inactive., "
+            "The specified type must match the base type for the role",
+        ),
+        ({"type": "StudentEnrollment"}, NO_USER),
+        ({"type": "Bogus"}, f"Invalid type, {NO_USER}"),
+    ],
+)
+def test_pre_validation_messages_are_joined(api: Api, fields: dict[str, object], message: str) -> None:
+    response = api.enroll(101, **fields)
+    assert response.status_code == 400
+    assert response.json() == {"message": message}
+
+
+def test_root_account_without_sis_ids(api: Api) -> None:
+    response = api.post(
+        "/api/v1/courses/101/enrollments",
+        data={"root_account": "NU", "enrollment[type]": "StudentEnrollment"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Can't create an enrollment without a sis_user_id or integration_id when root_account is provided"
+    }
+
+
+def test_custom_role_by_id_and_by_name_infers_the_type(api: Api) -> None:
+    by_id = api.enroll(101, user_id=9, role_id=10).json()
+    assert (by_id["type"], by_id["role"], by_id["role_id"]) == ("TaEnrollment", "Grader", 10)
+    by_name = api.enroll(102, user_id=7, role="Grader").json()
+    assert (by_name["type"], by_name["role_id"]) == ("TaEnrollment", 10)
+
+
+def test_permission_checked_after_validation(api: Api) -> None:
+    student = api.as_(api.university.student_token)
+    assert student.enroll(101, type="Bogus").json() == {"message": f"Invalid type, {NO_USER}"}
+    response = student.enroll(101, user_id=25)
+    assert response.status_code == 403
+    assert response.json() == {
+        "status": "unauthorized",
+        "errors": [{"message": "user not authorized to perform that action"}],
+    }
+
+
+def test_teacher_may_enroll_students_in_own_course_only(api: Api) -> None:
+    teacher = api.as_(api.university.teacher_token)
+    assert teacher.enroll(101, user_id=25, enrollment_state="active").status_code == 200
+    assert teacher.enroll(102, user_id=25).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"user_id": 999},
+        {"user_id": 40},  # pre-registered, no login: cannot be enrolled
+        {"user_id": 41},  # deleted user
+        {"user_id": "sis_user_id:NOPE"},
+        {"user_id": 25, "course_section_id": 999},
+        {"user_id": 25, "course_section_id": 202},  # a section of another course
+    ],
+)
+def test_missing_user_or_section_is_404(api: Api, fields: dict[str, object]) -> None:
+    response = api.enroll(101, **fields)
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"message": "The specified resource does not exist."}]}
+
+
+def test_concluded_course_refuses_newcomers_but_takes_known_users_with_a_section(api: Api) -> None:
+    response = api.enroll(105, user_id=25)
+    assert response.status_code == 400
+    assert response.json() == {"message": "Can't add an enrollment to a concluded course."}
+    assert api.enroll(105, user_id=13).status_code == 400  # known user but no section
+    ok = api.enroll(105, user_id=13, course_section_id=206, enrollment_state="active")
+    assert ok.status_code == 200 and ok.json()["id"] == 1404
+
+
+@pytest.mark.parametrize(
+    ("course", "fields", "state"),
+    [
+        (101, {"user_id": 25}, "invited"),
+        (104, {"user_id": 25}, "creation_pending"),
+        (104, {"user_id": 25, "type": "TeacherEnrollment"}, "invited"),
+        (104, {"user_id": 25, "enrollment_state": "active"}, "active"),
+        (101, {"user_id": 25, "type": "ObserverEnrollment"}, "active"),
+        (101, {"user_id": 25, "enrollment_state": "inactive"}, "inactive"),
+    ],
+)
+def test_default_states_of_new_enrollments(
+    api: Api, course: int, fields: dict[str, object], state: str
+) -> None:
+    response = api.enroll(course, **fields)
+    assert response.status_code == 200
+    assert response.json()["enrollment_state"] == state
+
+
+def test_enrolling_a_teacher_claims_an_unpublished_course(api: Api) -> None:
+    def state() -> str:
+        courses = api.all_pages("/api/v1/accounts/1/courses", per_page=100)
+        return next(c["workflow_state"] for c in courses if c["id"] == 104)
+
+    assert state() == "created"
+    api.enroll(104, user_id=25, type="StudentEnrollment")
+    assert state() == "created"
+    api.enroll(104, user_id=6, type="TeacherEnrollment")
+    assert state() == "claimed"
+
+
+def test_post_is_an_upsert_on_the_unique_key(api: Api) -> None:
+    first = api.enroll(102, user_id=25, enrollment_state="active").json()
+    assert first["id"] == 1104  # the seeded row in the default section
+    again = api.enroll(102, user_id=25, enrollment_state="active").json()
+    assert again["id"] == first["id"]
+    other_section = api.enroll(102, user_id=25, enrollment_state="active", course_section_id=203).json()
+    assert other_section["id"] != first["id"]
+    other_role = api.enroll(102, user_id=25, role_id=10).json()
+    assert other_role["id"] not in (first["id"], other_section["id"])
+    rows = [r for r in api.university.simulator.enrollments() if r["user_id"] == 25 and r["course_id"] == 102]
+    assert sorted(r["id"] for r in rows) == sorted({first["id"], other_section["id"], other_role["id"]})
+
+
+@pytest.mark.parametrize(
+    ("enrollment_id", "user_id", "state_sent", "state_after"),
+    [
+        (1015, 21, "active", "active"),  # completed -> revived
+        (1016, 22, "active", "active"),  # deleted -> revived
+        (1017, 23, None, "invited"),  # rejected -> default state
+        (1013, 19, None, "invited"),  # inactive re-POSTed without a state becomes invited
+        (1014, 20, "invited", "invited"),  # invited stays invited
+        (1004, 10, "inactive", "active"),  # active (by date): state untouched
+        (1004, 10, "invited", "active"),
+        (1012, 18, "inactive", "active"),  # active within its own dates: untouched
+    ],
+)
+def test_revival_and_active_rows(
+    api: Api, enrollment_id: int, user_id: int, state_sent: str | None, state_after: str
+) -> None:
+    fields: dict[str, object] = {"user_id": user_id}
+    if state_sent:
+        fields["enrollment_state"] = state_sent
+    body = api.enroll(101, **fields).json()
+    assert body["id"] == enrollment_id
+    assert body["enrollment_state"] == state_after
+
+
+def test_revival_from_deleted_clears_the_sis_batch(api: Api) -> None:
+    assert api.row(1016)["sis_import_id"] == 42
+    api.enroll(101, user_id=22, enrollment_state="active")
+    assert api.row(1016)["sis_import_id"] is None
+    assert api.row(1016)["workflow_state"] == "active"
+
+
+def test_dates_limit_flag_and_observee_are_overwritten_even_on_active_rows(api: Api) -> None:
+    body = api.enroll(
+        101,
+        user_id=18,
+        enrollment_state="active",
+        start_at="2026-09-15T00:00:00Z",
+        end_at="2026-12-01T00:00:00Z",
+        limit_privileges_to_course_section="true",
+    ).json()
+    assert body["id"] == 1012
+    assert (body["start_at"], body["end_at"]) == ("2026-09-15T00:00:00Z", "2026-12-01T00:00:00Z")
+    assert body["limit_privileges_to_course_section"] is True
+    cleared = api.enroll(101, user_id=18, enrollment_state="active").json()
+    assert (cleared["start_at"], cleared["end_at"]) == (None, None)
+    assert cleared["limit_privileges_to_course_section"] is False
+
+
+def test_active_row_pending_by_date_is_not_active_for_the_upsert(api: Api) -> None:
+    future = {"start_at": "2027-01-10T00:00:00Z", "end_at": "2027-05-10T00:00:00Z"}
+    first = api.enroll(102, user_id=26, enrollment_state="active", course_section_id=203, **future).json()
+    assert first["enrollment_state"] == "active"
+    again = api.enroll(102, user_id=26, course_section_id=203, **future).json()
+    assert again["id"] == first["id"]
+    assert again["enrollment_state"] == "invited"
+
+
+def test_updated_at_moves_only_when_something_changed(api: Api) -> None:
+    # The first re-POST clears the SIS pseudonym link (facts §3.4 step 4), a real change.
+    api.enroll(101, user_id=10, enrollment_state="active")
+    api.university.simulator.store.enrollments[1004].updated_at = None
+    before = api.row(1004)["updated_at"]
+    api.enroll(101, user_id=10, enrollment_state="active")
+    assert api.row(1004)["updated_at"] == before
+    api.enroll(101, user_id=10, enrollment_state="active", limit_privileges_to_course_section="true")
+    assert api.row(1004)["updated_at"] != before
+
+
+@pytest.mark.parametrize(
+    ("fields", "attribute", "message"),
+    [
+        (
+            {"user_id": 25, "limit_privileges_to_course_section": "maybe"},
+            "limit_privileges_to_course_section",
+            "is not included in the list",
+        ),
+        (
+            {"user_id": 25, "associated_user_id": 10},
+            "associated_user_id",
+            "only ObserverEnrollments may have an associated_user_id",
+        ),
+        (
+            {"user_id": 38, "type": "ObserverEnrollment", "associated_user_id": 38},
+            "associated_user_id",
+            "Cannot observe yourself",
+        ),
+    ],
+)
+def test_model_errors_have_the_active_model_shape(
+    api: Api, fields: dict[str, object], attribute: str, message: str
+) -> None:
+    response = api.enroll(101, **fields)
+    assert response.status_code == 400
+    errors = response.json()["errors"][attribute]
+    assert errors[0]["attribute"] == attribute
+    assert errors[0]["message"] == message
+
+
+def test_observer_cannot_observe_someone_observing_them(api: Api) -> None:
+    response = api.enroll(101, user_id=10, type="ObserverEnrollment", associated_user_id=38)
+    assert response.status_code == 400
+    assert (
+        response.json()["errors"]["associated_user_id"][0]["message"]
+        == "Cannot observe observer observing self"
+    )
+
+
+def test_observer_without_associated_user_is_valid(api: Api) -> None:
+    body = api.enroll(102, user_id=38, type="ObserverEnrollment").json()
+    assert body["type"] == "ObserverEnrollment" and body["associated_user_id"] is None
+
+
+def test_observer_links_are_part_of_the_unique_key(api: Api) -> None:
+    a = api.enroll(102, user_id=38, type="ObserverEnrollment", associated_user_id=10).json()
+    b = api.enroll(102, user_id=38, type="ObserverEnrollment", associated_user_id=24).json()
+    assert a["id"] != b["id"]
+    assert (a["associated_user_id"], b["associated_user_id"]) == (10, 24)
+
+
+def test_section_route_wins_over_the_section_parameter(api: Api) -> None:
+    response = api.post(
+        "/api/v1/sections/sis_section_id:BIO110-F26-B/enrollments",
+        data={"enrollment[user_id]": "sis_user_id:S0016", "enrollment[course_section_id]": 202},
+    )
+    assert response.status_code == 200
+    assert response.json()["course_section_id"] == 203
+
+
+def test_json_body_works_like_a_form(api: Api) -> None:
+    response = api.post(
+        "/api/v1/courses/sis_course_id:BIO110-F26/enrollments",
+        json={"enrollment": {"user_id": "sis_login_id:PALVES@northfield.edu", "enrollment_state": "active",
+                             "course_section_id": "sis_section_id:BIO110-F26-B", "notify": False}},
+    )  # fmt: skip
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["user_id"], body["course_section_id"], body["enrollment_state"]) == (25, 203, "active")
+
+
+class TestSelfEnrollment:
+    def test_join_code_makes_an_active_student(self, api: Api) -> None:
+        me = api.as_(api.university.teacher_token)  # Grace Hopper teaches MATH101; she joins as a student
+        response = me.enroll(101, user_id="self", self_enrollment_code="JOINMATH")
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["user_id"], body["type"], body["enrollment_state"]) == (2, "StudentEnrollment", "active")
+        assert api.row(body["id"])["self_enrolled"] is True
+
+    def test_invited_student_joining_by_code_becomes_active_in_place(self, api: Api) -> None:
+        me = api.as_(api.university.student_token)
+        body = me.enroll(101, user_id="self", self_enrollment_code="JOINMATH").json()
+        assert (body["id"], body["enrollment_state"]) == (1014, "active")
+
+    @pytest.mark.parametrize(
+        ("course", "fields", "message"),
+        [
+            (
+                101,
+                {"user_id": "self", "self_enrollment_code": "WRONG"},
+                "enrollment[self_enrollment_code] is invalid",
+            ),
+            (
+                101,
+                {"user_id": 20, "self_enrollment_code": "JOINMATH"},
+                "enrollment[user_id] must be 'self' when self-enrolling",
+            ),
+        ],
+    )
+    def test_errors(self, api: Api, course: int, fields: dict[str, object], message: str) -> None:
+        response = api.as_(api.university.student_token).enroll(course, **fields)
+        assert response.status_code == 400
+        assert response.json() == {"message": message}
