@@ -396,7 +396,7 @@ class CanvasClient:
         """Every enrollment of those courses in every state, as a CURRENT_COLUMNS frame.
 
         Courses are fetched concurrently; each course's pages follow Link next. ``course_ref``
-        is the ref a row was fetched under. ``states`` narrows ``state[]`` (default: all
+        is the ref a row was fetched under, normalised (``canvas:N`` -> ``N``). ``states`` narrows ``state[]`` (default: all
         seven). ``on_progress(done, total)`` is called after each course. Raises NotFound
         naming the course when a course does not exist.
         """

@@ -102,9 +102,9 @@ def fetch(
     states: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """See :meth:`CanvasClient.fetch_current`."""
-    wanted = list(dict.fromkeys(course_refs))  # one fetch per course, order kept
-    for ref in wanted:
-        normalize(ref)  # a malformed ref fails before any request
+    # normalised (canvas:N -> N) so rows join with refs from reconcile.ids; a malformed
+    # ref fails here, before any request; one fetch per course, order kept
+    wanted = list(dict.fromkeys(normalize(ref) for ref in course_refs))
     params = {"state[]": list(states or CANVAS_STATES), "per_page": client.per_page}
     total = len(wanted)
     parts: dict[str, Columns] = {}
@@ -124,7 +124,7 @@ def fetch(
                 f"course {ref} not found",
                 status=404,
                 method=exc.method,
-                path=exc.path,
+                path=path,
                 canvas_message=exc.canvas_message,
             ) from None
         return columns

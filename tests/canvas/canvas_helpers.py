@@ -86,7 +86,9 @@ class ScriptedServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -110,3 +112,68 @@ class FakeTime:
         with self._lock:
             self.slept.append(seconds)
             self.now += max(0.0, seconds)
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+UNIVERSITY = ROOT / "examples" / "sim" / "university.yaml"
+ADMIN = "demo-admin-token"
+
+
+def university_seed() -> dict[str, Any]:
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(UNIVERSITY.read_text(encoding="utf-8"))
+    return data
+
+
+def many_seed(
+    courses: int, per_course: int, *, course_sis: Callable[[int], str] | None = None
+) -> dict[str, Any]:
+    """A seed with ``courses`` courses of ``per_course`` enrollments each (all states mixed),
+    on top of the university's accounts, terms, roles and tokens."""
+    base = university_seed()
+    states = ["active", "invited", "inactive", "completed", "deleted", "rejected", "creation_pending"]
+    seed: dict[str, Any] = {k: base[k] for k in ("now", "accounts", "terms", "roles")}
+    seed["tokens"] = [t for t in base["tokens"] if t["user_id"] == 1]
+    seed["users"] = [u for u in base["users"] if u["id"] == 1]
+    seed["users"] += [
+        {
+            "id": 1000 + n,
+            "name": f"User {n:05d}",
+            "sortable_name": f"{n:05d}, User",
+            "sis_user_id": f"U{n:05d}",
+            "login_id": f"u{n}@x.edu",
+        }
+        for n in range(per_course)
+    ]
+    seed["courses"], seed["sections"], seed["enrollments"] = [], [], []
+    eid = 1
+    for c in range(courses):
+        cid = 5000 + c
+        sis = course_sis(c) if course_sis else f"C{c:05d}"
+        seed["courses"].append(
+            {
+                "id": cid,
+                "name": f"Course {c}",
+                "sis_course_id": sis,
+                "account_id": 2,
+                "enrollment_term_id": 2,
+                "workflow_state": "available",
+            }
+        )
+        seed["sections"].append(
+            {"id": cid, "course_id": cid, "name": f"Section {c}", "sis_section_id": f"{sis}-01"}
+        )
+        for n in range(per_course):
+            seed["enrollments"].append(
+                {
+                    "id": eid,
+                    "user_id": 1000 + n,
+                    "course_id": cid,
+                    "course_section_id": cid,
+                    "type": "StudentEnrollment",
+                    "workflow_state": states[n % len(states)],
+                }
+            )
+            eid += 1
+    return seed

@@ -1,0 +1,214 @@
+"""``reconcile export``: write the live enrollments of some courses as an SIS
+``enrollments.csv`` or as a snapshot JSON that ``plan --current`` can read."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+
+from reconcile import exitcodes
+
+# Fetched for --state current: what Canvas itself lists for an admin (facts §1.2).
+CURRENT_STATES = ("active", "invited", "creation_pending", "inactive")
+
+
+class _Command(click.Command):
+    """Usage errors exit 1: exit 2 means "changes present" in this tool."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            setattr(exc, "exit_code", exitcodes.ERROR)  # noqa: B010 - a ClassVar on the class
+            raise
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(exitcodes.ERROR)
+
+
+@click.command(cls=_Command)
+@click.option(
+    "--course",
+    "courses",
+    multiple=True,
+    metavar="ID",
+    help="Course SIS id, canvas:N or sis_course_id:X (repeatable).",
+)
+@click.option(
+    "--courses-file", type=click.Path(exists=True, dir_okay=False), help="A file with one course per line."
+)
+@click.option(
+    "--account",
+    metavar="ID",
+    help="Every course of this account (canvas:N, SIS account id as sis_account_id:X, or self).",
+)
+@click.option(
+    "--state",
+    type=click.Choice(["all", "current"]),
+    default="all",
+    show_default=True,
+    help="all: every state incl. completed/deleted; current: active, invited, pending and inactive only.",
+)
+@click.option("--format", "fmt", type=click.Choice(["sis-csv", "json"]), default="sis-csv", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), help="Output file (default: standard output)."
+)
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="reconcile.yaml"
+)
+def export(
+    courses: tuple[str, ...],
+    courses_file: str | None,
+    account: str | None,
+    state: str,
+    fmt: str,
+    out: str | None,
+    config_path: str | None,
+) -> None:
+    """Export the live enrollments of courses from Canvas.
+
+    sis-csv writes a Canvas SIS enrollments.csv: SIS ids where Canvas has them, canvas:N
+    otherwise; roles as student/teacher/ta/observer/designer or the custom role's name.
+    SIS imports know no "invited" status, so invited and pending enrollments are written
+    as active, and rejected ones as deleted. Test-student and temporary enrollments are
+    left out. Cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.
+
+    json writes a snapshot of every field the planner uses; `reconcile plan --current FILE`
+    plans against it without calling Canvas.
+
+    Needs CANVAS_API_URL (or canvas.url in the config) and CANVAS_API_TOKEN.
+    """
+    from reconcile.canvas import CanvasClient, CanvasError
+    from reconcile.canvas.sis_export import write_sis_csv
+    from reconcile.canvas.snapshot import write_snapshot
+
+    chosen = sum(bool(x) for x in (courses, courses_file, account))
+    if chosen != 1:
+        _fail("give exactly one of --course (repeatable), --courses-file or --account")
+    config = _load_config(config_path)
+    try:
+        refs = _course_refs(courses, courses_file)
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        with CanvasClient.from_env(config.canvas) as client:
+            if account:
+                with _spinner(f"listing courses of account {account}"):
+                    refs = [course.ref for course in client.account_courses(_account_ref(account))]
+            states = None if state == "all" else CURRENT_STATES
+            with _progress(len(refs)) as on_progress:
+                frame = client.fetch_current(refs, on_progress=on_progress, states=states)
+            stats = client.stats
+            with _output(out) as handle:
+                if fmt == "json":
+                    write_snapshot(frame, handle, canvas_url=client.base_url)
+                    written, skipped = len(frame), 0
+                else:
+                    written, skipped = write_sis_csv(frame, handle)
+    except CanvasError as exc:
+        _fail(str(exc))
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    note = f" ({skipped} test-student/temporary enrollments left out)" if skipped else ""
+    retried = f", {stats.retries} retried" if stats.retries else ""
+    if out or sys.stderr.isatty():
+        click.echo(
+            f"Exported {written} enrollments from {len(refs)} courses{note}; "
+            f"{stats.requests} requests{retried}.",
+            err=True,
+        )
+
+
+def _load_config(config_path: str | None) -> Any:
+    from reconcile.config import ConfigError, load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        _fail("bad configuration:\n  " + "\n  ".join(exc.problems))
+
+
+def _course_refs(courses: tuple[str, ...], courses_file: str | None) -> list[str]:
+    """Course refs from the options; a bare value is an SIS course id, as in rosters."""
+    values = list(courses)
+    if courses_file:
+        lines = Path(courses_file).read_text(encoding="utf-8-sig").splitlines()
+        values += [line.split("#", 1)[0].strip() for line in lines]
+    refs = [_course_ref(value) for value in values if value.strip()]
+    if not refs:
+        raise ValueError("no courses given")
+    return list(dict.fromkeys(refs))
+
+
+def _course_ref(value: str) -> str:
+    from reconcile.canvas.refs import SIS_COLUMNS, normalize
+    from reconcile.ids import course_ref
+
+    text = value.strip()
+    prefix = text.split(":", 1)[0]
+    if ":" in text and prefix in SIS_COLUMNS:
+        return normalize(text)
+    return normalize(course_ref(text))
+
+
+def _account_ref(value: str) -> str:
+    from reconcile.canvas.refs import normalize
+
+    text = value.strip()
+    return normalize(text)
+
+
+@contextmanager
+def _output(out: str | None) -> Iterator[IO[str]]:
+    """Standard output, or ``out`` written atomically (a failed export leaves no half file)."""
+    if not out:
+        yield sys.stdout
+        return
+    target = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing at all otherwise (cron, CI, pipes)."""
+    if not sys.stderr.isatty() or total < 2:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("courses", total=total)
+
+        def update(done: int, _total: int) -> None:
+            bar.update(task, completed=done)
+
+        yield update
+
+
+@contextmanager
+def _spinner(message: str) -> Iterator[None]:
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
