@@ -16,6 +16,10 @@ from reconcile.roster.summary import summarise
 MAX_WARNINGS = 100  # per run in text output; JSON always carries them all
 
 
+class _UsageError(click.UsageError):
+    exit_code = exitcodes.ERROR
+
+
 class _Command(click.Command):
     """Usage errors exit 1, never 2 (2 means "changes present" for plan)."""
 
@@ -23,8 +27,7 @@ class _Command(click.Command):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.exit_code = exitcodes.ERROR
-            raise
+            raise _UsageError(exc.format_message(), exc.ctx) from exc
 
 
 @click.command(cls=_Command)
@@ -86,7 +89,9 @@ def _fail(output: str, messages: list[str]) -> None:
 
 
 def _print_summary(inputs: tuple[dict[str, Any], ...], summary: dict[str, Any]) -> None:
-    click.echo(f"valid: {summary['rows']} enrollments from {summary['rows_read']} rows in {len(inputs)} input(s)")
+    click.echo(
+        f"valid: {summary['rows']} enrollments from {summary['rows_read']} rows in {len(inputs)} input(s)"
+    )
     for item in inputs:
         click.echo(f"  {item['path']}  {item['format']}  {item['rows']} rows  sha256 {item['sha256'][:12]}")
     click.echo(f"courses {summary['courses']}, sections {summary['sections']}, users {summary['users']}")

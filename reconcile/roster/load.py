@@ -101,7 +101,7 @@ def load_rosters(
         desired, found = normalise(raw, name, file_rules)
         problems += found
         frames.append(desired)
-    if not inputs:
+    if not paths:
         problems.append(error("<input>", None, None, "no_input", "no roster files given"))
     combined = pd.concat(frames, ignore_index=True) if frames else empty_frame(DESIRED_COLUMNS)
     combined, found = check_identities(combined)

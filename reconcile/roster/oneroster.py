@@ -155,7 +155,8 @@ def read_oneroster(
     _version, modes = _manifest(files)
     is_delta = modes.get("enrollments.csv") == "delta"
     if "enrollments.csv" not in members:
-        problems.append(error(name, None, None, "missing_file", "enrollments.csv is missing"))
+        if not any(p.code == "missing_file" for p in problems):
+            problems.append(error(name, None, None, "missing_file", "enrollments.csv is missing"))
         return None, problems, is_delta
     enrollments = files.get("enrollments.csv")
     if enrollments is None or len(enrollments) == 0:
@@ -178,10 +179,14 @@ def read_oneroster(
     }
 
     out = pd.DataFrame({ROW: enrollments[ROW], FILE: enr_file})
+    # Rows the mapping could not place are reported here and left out, so the
+    # normaliser does not report them again as empty cells.
+    rejected = np.zeros(len(enrollments), dtype=bool)
     cls = enrollments["classSourcedId"].str.strip()
     uid = enrollments["userSourcedId"].str.strip()
     if classes is not None and bulk["classes.csv"]:
         unknown = ~cls.isin(classes["sourcedId"].str.strip())
+        rejected |= unknown.to_numpy()
         for i in np.flatnonzero(unknown.to_numpy()):
             problems.append(
                 error(
@@ -194,6 +199,7 @@ def read_oneroster(
             )
     if users is not None and bulk["users.csv"]:
         unknown = ~uid.isin(users["sourcedId"].str.strip())
+        rejected |= unknown.to_numpy()
         for i in np.flatnonzero(unknown.to_numpy()):
             problems.append(
                 error(
@@ -215,6 +221,8 @@ def read_oneroster(
             if src in enrollments.columns:
                 out[dst] = enrollments[src]
     out["associated_user_id"] = ""
+    rejected |= (out["role"] == "").to_numpy() | (out["status"] == "").to_numpy()
+    out, uid = out[~rejected].reset_index(drop=True), uid[~rejected].reset_index(drop=True)
     observers = _observers(files, settings, out, uid, problems)
     frame = pd.concat([out, observers], ignore_index=True) if observers is not None else out
     return frame, problems, is_delta
@@ -429,7 +437,10 @@ def _observers(
     student_uids = uid[(rows["role"] == STUDENT).to_numpy()]
     extra = []
     for (_, row), student in zip(students.iterrows(), student_uids, strict=True):
-        for observer, line in dict(links.get(student, [])).items():
+        first_link: dict[str, str] = {}
+        for observer, line in links.get(student, []):
+            first_link.setdefault(observer, line)
+        for observer, line in first_link.items():
             extra.append(
                 {
                     **row.to_dict(),

@@ -29,8 +29,10 @@ COLUMNS = (
     "temporary_enrollment_source_user_id",
     "last_attended_at",
 )
-# Each requirement is satisfied by any one of its columns (facts §12).
-REQUIRED = (("course_id", "section_id"), ("user_id", "user_integration_id"), ("role", "role_id"), ("status",))
+# Each requirement is satisfied by any one of its columns (facts §12), except that this
+# tool always needs course_id: Canvas would find the course from section_id alone, but a
+# plan must know every course it touches before it talks to Canvas.
+REQUIRED = (("course_id",), ("user_id", "user_integration_id"), ("role", "role_id"), ("status",))
 
 
 def looks_like_sis(header: list[str]) -> bool:

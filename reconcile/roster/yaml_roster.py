@@ -18,7 +18,7 @@ import yaml
 from reconcile import schemas
 from reconcile.config import Config
 from reconcile.roster.csvread import ROW, decode_check
-from reconcile.roster.problems import Problem, error
+from reconcile.roster.problems import Problem, did_you_mean, error
 
 DEFAULT_KEYS = ("status", "start_date", "end_date", "limit_section_privileges", "notify")
 LISTS = {"students": "student", "teachers": "teacher", "tas": "ta", "designers": "designer"}
@@ -90,8 +90,24 @@ def read_yaml_roster(data: bytes, file: str, config: Config) -> tuple[pd.DataFra
         parts = list(err.absolute_path)
         column = str(parts[-1]) if parts and isinstance(parts[-1], str) else None
         message = err.message
-        if err.validator == "additionalProperties":
-            message = f"unknown key: {message}"
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = list(err.schema.get("properties", {}))
+            for extra in sorted(set(err.instance) - set(allowed), key=str):
+                hint = did_you_mean(str(extra), allowed)
+                problems.append(
+                    error(
+                        file,
+                        _path([*parts, str(extra)]),
+                        str(extra),
+                        "schema",
+                        f'unknown key "{extra}"{hint}',
+                    )
+                )
+            continue
+        if err.validator == "enum" and isinstance(err.instance, str):
+            choices = [str(c) for c in err.validator_value]
+            hint = did_you_mean(err.instance, choices)
+            message = f'unknown value "{err.instance}"{hint}; expected one of {", ".join(choices)}'
         if err.validator == "anyOf" and column in {"start_date", "end_date", "last_attended_at"}:
             message = f"not an ISO 8601 date: {err.instance!r}"
         problems.append(error(file, _path(parts), column, "schema", message))
