@@ -7,7 +7,8 @@ writes, stats, throttle buckets or fault settings. It yields a :class:`Universit
 
 - ``url``: base URL without a trailing slash, e.g. ``http://127.0.0.1:41234``;
 - ``token``: the root-account admin token (``demo-admin-token``);
-- ``teacher_token``, ``student_token``, ``observer_token``: user tokens from the seed;
+- ``teacher_token``, ``student_token`` (invited), ``active_student_token``, ``ta_token``
+  (section-limited TA), ``observer_token``: user tokens from the seed;
 - ``simulator``: the :class:`reconcile.sim.Simulator` (``enrollments()``, ``stats()``,
   ``set_faults(...)``, ``reset()``).
 
@@ -38,6 +39,8 @@ class University:
     simulator: Simulator
     teacher_token: str = "demo-teacher-token"
     student_token: str = "demo-student-token"
+    active_student_token: str = "demo-active-student-token"
+    ta_token: str = "demo-ta-token"
     observer_token: str = "demo-observer-token"
 
 
