@@ -95,8 +95,10 @@ def export(
     if chosen != 1:
         _fail("give exactly one of --course (repeatable), --courses-file or --account")
     config = _load_config(config_path)
+    refs: list[str] = []
     try:
-        refs = _course_refs(courses, courses_file)
+        if not account:
+            refs = _course_refs(courses, courses_file)
     except ValueError as exc:
         _fail(str(exc))
     try:

@@ -1,0 +1,195 @@
+"""``reconcile export`` end to end against the simulator, and the snapshot formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+import pytest
+from canvas_helpers import ADMIN, many_seed, university_seed
+from click.testing import CliRunner
+
+from reconcile.canvas.sis_export import escape_cell, sis_rows
+from reconcile.canvas.snapshot import SnapshotError, read_report_csv, read_snapshot, write_snapshot
+from reconcile.cli import cli
+from reconcile.frames import CURRENT_COLUMNS, empty_frame
+
+UNI_COURSES = ["--course", "MATH101-F26", "--course", "canvas:102", "--course", "sis_course_id:HIST200-F26"]
+
+
+def run(served, args: list[str], *, token: str = ADMIN):  # type: ignore[no-untyped-def]
+    env = {"CANVAS_API_URL": served.url, "CANVAS_API_TOKEN": token}
+    return CliRunner().invoke(cli, ["export", *args], env=env, catch_exceptions=False)
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_sis_csv_export_of_three_courses(uni) -> None:  # type: ignore[no-untyped-def]
+    result = run(uni, UNI_COURSES)
+    assert result.exit_code == 0, result.output
+    rows = rows_of(result.stdout)
+    assert list(rows[0]) == [
+        "course_id",
+        "section_id",
+        "user_id",
+        "role",
+        "role_id",
+        "status",
+        "start_date",
+        "end_date",
+        "associated_user_id",
+        "limit_section_privileges",
+    ]
+    by = {(r["course_id"], r["user_id"], r["role"]): r for r in rows}
+    assert by[("MATH101-F26", "S0011", "student")]["status"] == "active"  # invited -> active
+    assert by[("MATH101-F26", "S0014", "student")]["status"] == "deleted"  # rejected -> deleted
+    assert by[("MATH101-F26", "S0012", "student")]["status"] == "completed"
+    assert by[("MATH101-F26", "S0010", "student")]["status"] == "inactive"
+    observer = by[("MATH101-F26", "P0001", "observer")]
+    assert observer["associated_user_id"] == "S0001"
+    grader = by[("MATH101-F26", "G2002", "Grader")]
+    assert grader["role_id"] == "10"
+    late = by[("MATH101-F26", "S0009", "student")]
+    assert (late["start_date"], late["end_date"]) == ("2026-09-01T00:00:00Z", "2026-12-15T23:59:59Z")
+    assert by[("BIO110-F26", "G2003", "ta")]["limit_section_privileges"] == "true"
+    assert by[("BIO110-F26", "G2003", "ta")]["section_id"] == "BIO110-F26-B"
+    # test student and the temporary teacher are left out
+    assert not [r for r in rows if r["user_id"] in {"T1005", "canvas:39"}]
+    assert len(rows) == 19 - 1 + 16 + 9 - 1
+    assert result.stderr == ""  # quiet when not on a terminal and writing to stdout
+
+
+def test_json_export_round_trips_through_read_snapshot(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "current.json"
+    result = run(uni, [*UNI_COURSES, "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Exported 44 enrollments from 3 courses" in result.stderr
+    document = json.loads(out.read_text())
+    assert document["format_version"] == 1 and document["canvas_url"] == uni.url
+    assert ADMIN not in out.read_text()
+    with uni.client() as client:
+        live = client.fetch_current(["sis_course_id:MATH101-F26", "102", "sis_course_id:HIST200-F26"])
+    pd.testing.assert_frame_equal(read_snapshot(out), live)
+
+
+def test_account_export_of_current_states(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run(
+        uni, ["--account", "1", "--state", "current", "--format", "json", "--out", str(tmp_path / "a.json")]
+    )
+    assert result.exit_code == 0, result.output
+    frame = read_snapshot(tmp_path / "a.json")
+    assert set(frame["state"]) == {"active", "invited", "creation_pending", "inactive"}
+    assert set(frame["course_id"].tolist()) == {101, 102, 103, 104, 105}
+
+
+def test_courses_file(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    listing = tmp_path / "courses.txt"
+    listing.write_text("# fall courses\nMATH101-F26\n\ncanvas:104  # unpublished\n")
+    result = run(uni, ["--courses-file", str(listing)])
+    assert result.exit_code == 0, result.output
+    assert {r["course_id"] for r in rows_of(result.stdout)} == {"MATH101-F26", "ENG305-F26"}
+
+
+def test_formula_cells_are_escaped(serve) -> None:  # type: ignore[no-untyped-def]
+    seed = many_seed(2, 2, course_sis=lambda c: ['=HYPERLINK("x")', "+1"][c])
+    seed["users"][1]["sis_user_id"] = "-2+3"
+    seed["users"][2]["sis_user_id"] = "@SUM(A1)"
+    served = serve(seed)
+    result = run(served, ["--course", 'sis_course_id:=HYPERLINK("x")', "--course", "sis_course_id:+1"])
+    assert result.exit_code == 0, result.output
+    rows = rows_of(result.stdout)
+    assert {r["course_id"] for r in rows} == {'\'=HYPERLINK("x")', "'+1"}
+    assert {r["user_id"] for r in rows} == {"'-2+3", "'@SUM(A1)"}
+    assert escape_cell("plain") == "plain" and escape_cell("\t=1") == "'\t=1"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "exactly one of"),
+        (["--course", "X", "--account", "1"], "exactly one of"),
+        (["--course", "NOPE-1"], "course sis_course_id:NOPE-1 not found"),
+        (["--account", "NU-SCI"], "not a Canvas id"),
+    ],
+)
+def test_errors_are_one_line_and_exit_1(uni, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    result = run(uni, args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+    assert ADMIN not in result.output
+
+
+def test_bad_token_and_missing_token(uni) -> None:  # type: ignore[no-untyped-def]
+    secret = "wrong-secret-token"
+    result = run(uni, UNI_COURSES, token=secret)
+    assert result.exit_code == 1 and "Invalid access token" in result.stderr and secret not in result.output
+    missing = CliRunner().invoke(
+        cli, ["export", *UNI_COURSES], env={"CANVAS_API_URL": uni.url, "CANVAS_API_TOKEN": ""}
+    )
+    assert missing.exit_code == 1 and "CANVAS_API_TOKEN" in missing.stderr
+
+
+def test_failed_export_leaves_no_partial_file(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "e.csv"
+    result = run(uni, ["--course", "NOPE", "--out", str(out)])
+    assert result.exit_code == 1 and not out.exists() and not list(tmp_path.iterdir())
+
+
+REPORT = """canvas_course_id,course_id,canvas_user_id,user_id,role,role_id,canvas_section_id,section_id,status,canvas_associated_user_id,associated_user_id,created_by_sis,base_role_type,limit_section_privileges,canvas_enrollment_id
+101,MATH101-F26,10,S0001,student,3,201,MATH101-F26-01,active,,,true,StudentEnrollment,false,1004
+101,MATH101-F26,38,P0001,observer,7,201,MATH101-F26-01,active,10,S0001,false,ObserverEnrollment,false,1018
+101,MATH101-F26,8,G2002,Grader,10,201,MATH101-F26-01,concluded,,,false,TaEnrollment,true,1003
+77,,9,,ta,5,88,,invited,,,false,TaEnrollment,false,5000
+"""
+
+
+def test_provisioning_report_csv_reads_into_current_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "enrollments.csv"
+    path.write_text("\ufeff" + REPORT)
+    frame = read_snapshot(path)
+    assert list(frame.columns) == list(CURRENT_COLUMNS)
+    rows = frame.set_index("id")
+    assert (
+        rows.loc[1004, "course_ref"] == "sis_course_id:MATH101-F26"
+        and rows.loc[1004, "role"] == "StudentEnrollment"
+    )
+    assert rows.loc[1004, "sis_import_id"] == 0 and pd.isna(rows.loc[1018, "sis_import_id"])
+    assert rows.loc[1018, "associated_user_id"] == 10
+    assert rows.loc[1003, "role"] == "Grader" and rows.loc[1003, "state"] == "completed"
+    assert bool(rows.loc[1003, "limit_privileges_to_course_section"]) is True
+    assert rows.loc[5000, "course_ref"] == "77" and rows.loc[5000, "state"] == "invited"
+
+
+def test_snapshot_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "v2.json").write_text(
+        json.dumps({"format": "canvas-reconcile-snapshot", "format_version": 2, "enrollments": []})
+    )
+    (tmp_path / "plan.json").write_text(json.dumps({"format_version": 1, "operations": []}))
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "badstatus.csv").write_text(REPORT.replace("concluded", "exploded"))
+    for name, message in [
+        ("v2.json", "format_version 2"),
+        ("plan.json", "not a canvas-reconcile snapshot"),
+        ("other.csv", "missing canvas_course_id"),
+        ("badstatus.csv", "unknown status 'exploded'"),
+    ]:
+        with pytest.raises(SnapshotError, match=message):
+            read_snapshot(tmp_path / name)
+
+
+def test_empty_snapshot_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "empty.json"
+    with path.open("wb") as fh:
+        write_snapshot(empty_frame(CURRENT_COLUMNS), fh)
+    pd.testing.assert_frame_equal(read_snapshot(path), empty_frame(CURRENT_COLUMNS), check_index_type=False)
+    assert sis_rows(empty_frame(CURRENT_COLUMNS)) == ([], 0)
+
+
+def test_report_reader_accepts_a_text_stream() -> None:
+    assert len(read_report_csv(io.StringIO(REPORT))) == 4
+    assert university_seed()["tokens"]  # the seed the other tests rely on is present
