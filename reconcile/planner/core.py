@@ -54,8 +54,8 @@ def build_plan(
     Never does I/O; never raises for data problems it can describe (those become warnings).
     """
     now_ts = as_utc(now)
-    desired = conform(desired, DESIRED_COLUMNS).reset_index(drop=True)
-    current = conform(current, CURRENT_COLUMNS).reset_index(drop=True)
+    desired = _conformed(desired, DESIRED_COLUMNS)
+    current = _conformed(current, CURRENT_COLUMNS)
     sink = WarningSink()
     scope = decide_scope(desired, config, only_courses=only_courses)
     keep = desired["course"].isin(scope.courses).to_numpy(dtype=bool)
@@ -70,14 +70,16 @@ def build_plan(
         keep &= ~unmanaged_role
     if not keep.all():
         desired = desired[keep].reset_index(drop=True)
-    current = current[current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)].reset_index(drop=True)
+    in_scope = current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)
+    if not in_scope.all():
+        current = current[in_scope].reset_index(drop=True)
     touchable, managed = classify(current, scope)
 
     desired["assoc_id"] = pd.Series(NO_ASSOCIATE, index=desired.index, dtype="Int64")
     observers = desired["associated_user"].notna().to_numpy(dtype=bool)
     if observers.any():
         desired.loc[observers, "assoc_id"] = resolve_users(
-            desired.loc[observers, "associated_user"], current[touchable]
+            desired.loc[observers, "associated_user"], _users_of(current, touchable)
         ).to_numpy()
 
     matching = match(desired, current, touchable)
@@ -108,7 +110,15 @@ def build_plan(
     unmatched_d = np.ones(len(desired), dtype=bool)
     unmatched_d[pair_d] = False
     unmatched_d[matching.satisfied] = False
-    new_uid = resolve_users(desired.loc[unmatched_d, "user"], current[touchable])
+    new_uid = resolve_users(desired.loc[unmatched_d, "user"], _users_of(current, touchable))
+    absent_pos = np.flatnonzero(absent)
+    last_pairs = status == "deleted_last_completed"
+    last_absent = absent_pos if config.policy.drop == "deleted_last_completed" else absent_pos[:0]
+    users = set(
+        current["user_id"]
+        .to_numpy(dtype="int64", na_value=-1)[np.concatenate((pair_c[last_pairs], last_absent))]
+        .tolist()
+    )
     active_after = _active_after_keys(
         current,
         desired,
@@ -119,19 +129,18 @@ def build_plan(
         final_absent,
         unmatched_d,
         new_uid,
+        users=users,
     )
+    keeps_pairs = np.zeros(len(pair_c), dtype=bool)
+    keeps_pairs[last_pairs] = _keeps_other(current, pair_c[last_pairs], active_after)
+    keeps_absent = np.zeros(len(absent_pos), dtype=bool)
+    if len(last_absent):
+        keeps_absent = _keeps_other(current, absent_pos, active_after)
     matched_decision = rules.decide_matched(
-        status,
-        state,
-        date_active=pair_date_active,
-        attrs_differ=attrs_differ,
-        keeps_other=_keeps_other(current, pair_c, active_after),
+        status, state, date_active=pair_date_active, attrs_differ=attrs_differ, keeps_other=keeps_pairs
     )
-    absent_pos = np.flatnonzero(absent)
     absent_decision = rules.decide_absent(
-        cur_state[absent_pos],
-        policy=config.policy.drop,
-        keeps_other=_keeps_other(current, absent_pos, active_after),
+        cur_state[absent_pos], policy=config.policy.drop, keeps_other=keeps_absent
     )
 
     sink.pairs(desired, current, pair_d, pair_c, matched_decision.warning == "cannot_demote", "cannot_demote")
@@ -178,8 +187,27 @@ def build_plan(
     return _with_id(plan)
 
 
+def _conformed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with exactly ``columns``; reused as-is (no million-row copy) when it already is."""
+    exact = list(frame.columns) == list(columns) and all(
+        str(frame[name].dtype) == dtype for name, dtype in columns.items()
+    )
+    frame = frame if exact else conform(frame, columns)
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        frame = frame.reset_index(drop=True)
+    return frame.copy(deep=False)
+
+
+def _users_of(current: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """Just the user columns of some rows: what resolving refs needs, without copying the rest."""
+    return current[["user_id", "sis_user_id", "user_integration_id", "login_id"]][rows]
+
+
 def _with_id(plan: Plan) -> Plan:
-    body = json.dumps(plan_to_dict(plan, include_id=False), sort_keys=True, ensure_ascii=False)
+    # operation ids already hash each operation's content, so hash those instead of the operations
+    head = plan_to_dict(Plan(**{**plan.__dict__, "operations": ()}), include_id=False)
+    head["operations"] = [op.id for op in plan.operations]
+    body = json.dumps(head, sort_keys=True, ensure_ascii=False)
     plan_id = hashlib.sha256(body.encode("utf-8")).hexdigest()[:24]
     return Plan(**{**plan.__dict__, "plan_id": plan_id})
 
@@ -216,14 +244,19 @@ def _active_after_keys(
     final_absent: np.ndarray,
     unmatched_d: np.ndarray,
     new_uid: pd.Series,
+    *,
+    users: set[int],
 ) -> set[tuple[Any, ...]]:
-    """(course, user id, role, associated user id) of every enrollment active after the plan."""
+    """(course, user id, role, associated user id) of every enrollment of ``users`` active after the plan."""
+    if not users:
+        return set()
     state = current["state"].to_numpy(dtype=object)
     active_rows = np.zeros(len(current), dtype=bool)
     active_rows[untouched & (state == "active")] = True
     active_rows[pair_c[final_matched == "active"]] = True
     absent_pos = np.flatnonzero(absent)
     active_rows[absent_pos[final_absent == "active"]] = True
+    active_rows &= current["user_id"].isin(users).to_numpy(dtype=bool)
     sub = current[active_rows]
     keys = set(
         zip(
@@ -235,7 +268,7 @@ def _active_after_keys(
         )
     )
     new = desired[unmatched_d]
-    ok = (new["status"] == "active").to_numpy(dtype=bool) & new_uid.notna().to_numpy(dtype=bool)
+    ok = (new["status"] == "active").to_numpy(dtype=bool) & new_uid.isin(users).to_numpy(dtype=bool)
     keys.update(
         zip(
             new["course"][ok].tolist(),
@@ -253,7 +286,7 @@ def _keeps_other(
 ) -> np.ndarray:
     if len(positions) == 0:
         return np.zeros(0, dtype=bool)
-    sub = current.take(positions)
+    sub = current[["course_ref", "user_id", "role", "associated_user_id"]].take(positions)
     keys = zip(
         sub["course_ref"].tolist(),
         sub["user_id"].astype("Int64").fillna(-1).astype("int64").tolist(),

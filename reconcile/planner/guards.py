@@ -9,7 +9,7 @@ word and are not counted. A tripped guard blocks apply unless overridden with
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict  # noqa: F401
 
 import numpy as np
 import pandas as pd
@@ -35,8 +35,8 @@ def evaluate_guards(
     """Every guard's result: plan-wide ones always, per-course ones for courses with drops or emptied."""
     settings = config.guards
     live = managed & current["state"].isin(LIVE).to_numpy(dtype=bool)
-    base = Counter(current.loc[live, "course_ref"].astype(str).tolist())
-    roster_rows = Counter(desired["course"].astype(str).tolist())
+    base = {str(k): int(v) for k, v in current.loc[live, "course_ref"].value_counts().items()}
+    roster_rows = {str(k): int(v) for k, v in desired["course"].value_counts().items()}
     drops = [op for op in operations if op.action in DROP_ACTIONS and op.reason == "absent_from_roster"]
     drops_by_course = Counter(op.target.course for op in drops)
     results: list[GuardResult] = []

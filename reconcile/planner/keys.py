@@ -10,6 +10,7 @@ resolving a million refs to numeric ids first.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -25,37 +26,63 @@ USER_KINDS: dict[str, tuple[str, bool]] = {
 }
 SECTION_KINDS: dict[str, str] = {"id": "course_section_id", "sis_section_id": "sis_section_id"}
 
+_NUMERIC = re.compile(r"\A\d{1,19}\Z")
 NO_ASSOCIATE = -1  # join key for "no associated user" (NA never equals NA in a join we trust)
 
 
-def ref_kind(refs: pd.Series) -> pd.Series:
-    """The id form of each ref: ``id`` for plain numbers, else the prefix before ``:``."""
-    text = refs.astype("string")
-    numeric = text.str.fullmatch(r"\d{1,19}").fillna(False).astype(bool)
-    prefix = text.str.split(":", n=1).str[0]
-    return pd.Series(np.where(numeric, "id", prefix.fillna("").to_numpy(dtype=object)), index=refs.index)
+def split_unique(refs: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(codes, kinds, values)``: each row's code into the distinct refs, and each distinct
+    ref's kind (``id`` for plain numbers, value an int; else the prefix before ``:``, value
+    the rest, logins lower-cased as Canvas compares them). Missing refs have code -1."""
+    codes, uniques = pd.factorize(refs.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    kinds: list[object] = []
+    values: list[object] = []
+    for ref in uniques.tolist():
+        text = str(ref)
+        if _NUMERIC.match(text):
+            kinds.append("id")
+            values.append(int(text))
+            continue
+        kind, _, value = text.partition(":")
+        kinds.append(kind)
+        values.append(value.lower() if USER_KINDS.get(kind, ("", False))[1] else value)
+    return codes, np.array(kinds, dtype=object), np.array(values, dtype=object)
 
 
-def desired_user_key(users: pd.Series, kinds: pd.Series) -> pd.Series:
-    """The string a desired user ref is joined on (login refs lower-cased)."""
-    keys = users.astype(object)
-    login = (kinds == "sis_login_id").to_numpy()
-    if login.any():
-        keys = keys.copy()
-        keys[login] = users[login].astype("string").str.lower().astype(object)
-    return keys
+def split_refs(refs: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise ``(kind, value)`` object arrays (see :func:`split_unique`); missing refs give kind ``""``."""
+    codes, kinds, values = split_unique(refs)
+    kind_arr = np.append(kinds, "").astype(object)
+    value_arr = np.concatenate((values, np.array([None], dtype=object)))
+    return kind_arr[codes], value_arr[codes]  # code -1 (missing) picks the trailing sentinel
 
 
-def current_user_key(current: pd.DataFrame, kind: str) -> pd.Series:
-    """For each current row, its user spelled as a ref of ``kind`` (None where Canvas gave no value)."""
+def current_user_values(current: pd.DataFrame, kind: str) -> np.ndarray:
+    """Each current row's user in the value space of ``kind`` (None where Canvas gave no value)."""
     column, lower = USER_KINDS[kind]
-    values = current[column]
     if kind == "id":
-        return values.astype("string").astype(object)
-    text = values.astype("string")
+        return current[column].to_numpy(dtype=object, na_value=None)
+    values = current[column]
     if lower:
-        text = text.str.lower()
-    return (kind + ":" + text).astype(object)
+        values = values.astype("string").str.lower()
+    return values.to_numpy(dtype=object, na_value=None)
+
+
+def section_ids(sections: pd.Series, current: pd.DataFrame) -> np.ndarray:
+    """Numeric section id for each section ref (int64): -1 for none, -2 when Canvas showed no such section."""
+    codes, kinds, values = split_unique(sections)
+    ids = np.full(len(kinds), -2, dtype="int64")
+    numeric = kinds == "id"
+    ids[numeric] = values[numeric].astype("int64")
+    sis = kinds == "sis_section_id"
+    if sis.any():
+        # one (sis id, numeric id) pair per section, found through the integer column
+        section_col = current["course_section_id"].to_numpy(dtype="int64", na_value=-2)
+        _, first = np.unique(section_col, return_index=True)
+        names = current["sis_section_id"].to_numpy(dtype=object, na_value=None)[first].tolist()
+        table = dict(zip(names, section_col[first].tolist(), strict=True))
+        ids[sis] = [table.get(v, -2) for v in values[sis].tolist()]
+    return np.append(ids, -1)[codes]
 
 
 def current_section_ref(current: pd.DataFrame) -> pd.Series:
@@ -69,15 +96,6 @@ def current_user_ref(current: pd.DataFrame) -> pd.Series:
     """Each current row's user as a ref for display: SIS id when known, else the numeric id."""
     sis = current["sis_user_id"].astype("string")
     return ("sis_user_id:" + sis).fillna(current["user_id"].astype("string")).astype(object)
-
-
-def section_matches(desired_section: pd.Series, current: pd.DataFrame) -> np.ndarray:
-    """Row-wise: does the desired section ref name the current row's section? (aligned positions)."""
-    wanted = desired_section.astype("string").reset_index(drop=True)
-    by_id = current["course_section_id"].astype("string").reset_index(drop=True)
-    by_sis = ("sis_section_id:" + current["sis_section_id"].astype("string")).reset_index(drop=True)
-    hit = (wanted == by_id).fillna(False) | (wanted == by_sis).fillna(False)
-    return hit.to_numpy(dtype=bool)
 
 
 def escape_ref(ref: str) -> str:

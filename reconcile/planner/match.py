@@ -8,6 +8,9 @@ associated user), then the section rule:
   active/invited the best one (active first, then lowest id) carries the rules and the
   others are left alone; inactive/completed/deleted apply to every matching row. A row
   already claimed by a sectioned desired row is not claimed twice.
+
+Refs are split once per distinct value and joined against Canvas's own columns
+(sis_user_id, user_integration_id, login_id, user_id), so no per-row strings are built.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import pandas as pd
 from reconcile.planner.keys import (
     NO_ASSOCIATE,
     USER_KINDS,
-    current_user_key,
-    desired_user_key,
-    ref_kind,
-    section_matches,
+    current_user_values,
+    section_ids,
+    split_refs,
+    split_unique,
 )
 
 STATE_RANK = {"active": 0, "invited": 1, "creation_pending": 2, "inactive": 3, "completed": 4, "rejected": 5}
@@ -38,57 +41,65 @@ class Matching:
 
 def resolve_users(refs: pd.Series, current: pd.DataFrame) -> pd.Series:
     """Numeric Canvas user id for each user ref, looked up in ``current``; <NA> when unknown."""
-    result = pd.Series(pd.NA, index=refs.index, dtype="Int64")
-    present = refs.notna()
-    if not present.any():
-        return result
-    kinds = ref_kind(refs[present])
-    keys = desired_user_key(refs[present].astype(object), kinds)
+    codes, kinds, values = split_unique(refs)
+    ids = np.full(len(kinds), -1, dtype="int64")
     for kind in sorted(set(kinds.tolist()) & set(USER_KINDS)):
-        wanted = keys[kinds == kind]
-        cur_keys = current_user_key(current, kind)
-        hit = cur_keys.isin(set(wanted.tolist())).to_numpy(dtype=bool)
-        table = pd.DataFrame({"key": cur_keys[hit].to_numpy(), "uid": current["user_id"][hit].to_numpy()})
-        lookup = table.drop_duplicates("key").set_index("key")["uid"]
-        result.loc[wanted.index] = wanted.map(lookup).astype("Int64").to_numpy()
-    return result
+        rows = kinds == kind
+        if kind == "id":  # a numeric ref is the id itself, known to Canvas or not
+            ids[rows] = values[rows].astype("int64")
+            continue
+        have = current_user_values(current, kind)
+        hit = pd.Series(have, dtype=object).isin(set(values[rows].tolist())).to_numpy(dtype=bool)
+        uid = current["user_id"].to_numpy(dtype="int64", na_value=-1)[hit]
+        table = dict(zip(have[hit].tolist(), uid.tolist(), strict=True))
+        ids[rows] = [table.get(v, -1) for v in values[rows].tolist()]
+    out = pd.Series(np.append(ids, -1)[codes], index=refs.index, dtype="Int64")
+    return out.mask(out < 0)
 
 
 def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -> Matching:
     """Pair desired rows (columns course, section, user, role, status, assoc_id; assoc_id <NA> = not
     matchable yet) with touchable current rows. Positions refer to the frames as passed."""
-    kinds = ref_kind(desired["user"])
-    ukeys = desired_user_key(desired["user"].astype(object), kinds)
+    kinds, values = split_refs(desired["user"])
     assoc = desired["assoc_id"]
     matchable = assoc.notna().to_numpy(dtype=bool)
-    cur = current[touchable]
-    cur_assoc = cur["associated_user_id"].fillna(NO_ASSOCIATE).astype("int64").to_numpy()
+    cur_pos = np.flatnonzero(touchable)
+    cur = current[
+        [
+            "course_ref",
+            "role",
+            "associated_user_id",
+            "user_id",
+            "sis_user_id",
+            "user_integration_id",
+            "login_id",
+        ]
+    ]
+    if len(cur_pos) != len(current):
+        cur = cur.iloc[cur_pos]
+    cur_assoc = cur["associated_user_id"].to_numpy(dtype="int64", na_value=NO_ASSOCIATE)
     found = []
     for kind in sorted(set(kinds[matchable].tolist()) & set(USER_KINDS)):
-        rows = matchable & (kinds == kind).to_numpy(dtype=bool)
+        rows = matchable & (kinds == kind)
+        key = current_user_values(cur, kind)
+        has_key = pd.notna(key)
+        d_pos = np.flatnonzero(rows)
+        left_user = values[rows] if kind != "id" else values[rows].astype("int64")
+        right_user = key[has_key] if kind != "id" else key[has_key].astype("int64")
+        # one integer key per side (course, user, role) keeps the join off Python strings
+        left_key, right_key = _joint_codes(
+            (
+                desired["course"].to_numpy(dtype=object)[rows],
+                cur["course_ref"].to_numpy(dtype=object)[has_key],
+            ),
+            (left_user, right_user),
+            (desired["role"].to_numpy(dtype=object)[rows], cur["role"].to_numpy(dtype=object)[has_key]),
+        )
         left = pd.DataFrame(
-            {
-                "d": np.flatnonzero(rows),
-                "course": desired["course"].to_numpy(dtype=object)[rows],
-                "user": ukeys.to_numpy(dtype=object)[rows],
-                "role": desired["role"].to_numpy(dtype=object)[rows],
-                "assoc": assoc.to_numpy(dtype="int64", na_value=NO_ASSOCIATE)[rows],
-            }
+            {"d": d_pos, "key": left_key, "assoc": assoc.to_numpy(dtype="int64", na_value=NO_ASSOCIATE)[rows]}
         )
-        key = current_user_key(cur, kind)
-        has_key = key.notna().to_numpy(dtype=bool)
-        right = pd.DataFrame(
-            {
-                "c": cur.index.to_numpy()[has_key],
-                "course": cur["course_ref"].to_numpy(dtype=object)[has_key],
-                "user": key.to_numpy(dtype=object)[has_key],
-                "role": cur["role"].to_numpy(dtype=object)[has_key],
-                "assoc": cur_assoc[has_key],
-            }
-        )
-        found.append(
-            left.merge(right, on=["course", "user", "role", "assoc"], how="inner", sort=False)[["d", "c"]]
-        )
+        right = pd.DataFrame({"c": cur_pos[has_key], "key": right_key, "assoc": cur_assoc[has_key]})
+        found.append(left.merge(right, on=["key", "assoc"], how="inner", sort=False)[["d", "c"]])
     if not found:
         empty = pd.DataFrame({"d": np.array([], dtype="int64"), "c": np.array([], dtype="int64")})
         none = np.array([], dtype="int64")
@@ -97,25 +108,35 @@ def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -
     return _apply_section_rule(pairs, desired, current)
 
 
+def _joint_codes(*columns: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Equal value tuples on either side get equal int64 keys (codes of each column, combined)."""
+    left_key = np.zeros(len(columns[0][0]), dtype="int64")
+    right_key = np.zeros(len(columns[0][1]), dtype="int64")
+    for left, right in columns:
+        codes, uniques = pd.factorize(np.concatenate((left, right)))
+        width = len(uniques) + 1
+        left_key = left_key * width + codes[: len(left)]
+        right_key = right_key * width + codes[len(left) :]
+    return left_key, right_key
+
+
 def _apply_section_rule(pairs: pd.DataFrame, desired: pd.DataFrame, current: pd.DataFrame) -> Matching:
     d = pairs["d"].to_numpy()
     c = pairs["c"].to_numpy()
-    section = desired["section"].take(d)
-    has_section = section.notna().to_numpy(dtype=bool)
-    same = np.zeros(len(pairs), dtype=bool)
-    if has_section.any():
-        same[has_section] = section_matches(section[has_section], current.take(c[has_section]))
+    wanted = section_ids(desired["section"], current)[d]
+    has_section = wanted != -1
+    same = wanted == current["course_section_id"].to_numpy(dtype="int64", na_value=-3)[c]
     sectioned = pairs[has_section & same]
     loose = pairs[~has_section]
+    none = np.array([], dtype="int64")
     if len(loose) == 0:
-        none = np.array([], dtype="int64")
         return Matching(pairs=sectioned.reset_index(drop=True), satisfied=none, bystanders=none)
     free = loose[~loose["c"].isin(sectioned["c"]).to_numpy(dtype=bool)]
     satisfied = np.setdiff1d(loose["d"].unique(), free["d"].unique())
     status = desired["status"].to_numpy(dtype=object)[free["d"].to_numpy()]
     positive = np.isin(status, ("active", "invited"))
     best = free[positive].copy()
-    bystanders = np.array([], dtype="int64")
+    bystanders = none
     if len(best):
         states = current["state"].to_numpy(dtype=object)[best["c"].to_numpy()]
         best["rank"] = [STATE_RANK.get(s, 9) for s in states]

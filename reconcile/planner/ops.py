@@ -16,7 +16,6 @@ Python per row is fine here. Every request is the exact call apply will make:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -25,7 +24,7 @@ import pandas as pd
 
 from reconcile.config import Config
 from reconcile.frames import BASE_TYPES
-from reconcile.plan import DROP_ACTIONS, Action, Operation, Request, Target, operation_to_dict
+from reconcile.plan import DROP_ACTIONS, Action, Operation, Request, Target
 from reconcile.planner.keys import (
     NO_ASSOCIATE,
     bool_text,
@@ -95,7 +94,11 @@ def build_operations(
     crows = _current_records(current, frame["c"].to_numpy())
     role_ids = _role_ids(current)
     drafts: list[dict[str, Any]] = []
-    for row in frame.to_dict("records"):
+    columns = {
+        name: frame[name].tolist() for name in ("d", "c", "action", "post_state", "reason", "detail", "uid")
+    }
+    for values in zip(*columns.values(), strict=True):
+        row = dict(zip(columns, values, strict=True))
         d = drows.get(int(row["d"]))
         c = crows.get(int(row["c"]))
         drafts.append(_draft(row, d, c, role_ids=role_ids, notify_default=config.policy.notify))
@@ -129,8 +132,10 @@ def _records(
     wanted = np.unique(positions[positions >= 0])
     if len(wanted) == 0:
         return {}
-    sub = frame.iloc[wanted]
-    data: dict[str, list[Any]] = {name: [_plain(v) for v in sub[name].tolist()] for name in fields}
+    sub = frame[list(dict.fromkeys((*fields, *dates)))].iloc[wanted]
+    data: dict[str, list[Any]] = {
+        name: sub[name].to_numpy(dtype=object, na_value=None).tolist() for name in fields
+    }
     for name in dates:
         data[name] = iso_series(sub[name])
     keys = list(data)
@@ -144,7 +149,7 @@ def _current_records(current: pd.DataFrame, positions: np.ndarray) -> dict[int, 
     records = _records(current, positions, CURRENT_FIELDS, ("start_at", "end_at", "last_attended_at"))
     if records:
         wanted = np.array(sorted(records))
-        sub = current.iloc[wanted]
+        sub = current[["sis_section_id", "course_section_id", "sis_user_id", "user_id"]].iloc[wanted]
         for pos, section, user in zip(
             wanted.tolist(), current_section_ref(sub).tolist(), current_user_ref(sub).tolist(), strict=True
         ):
@@ -225,7 +230,7 @@ def _draft(
 def _assoc_id(d: dict[str, Any] | None, c: dict[str, Any] | None) -> int | None:
     """Observee's numeric id (NO_ASSOCIATE for non-observers; None = observee not yet known)."""
     if d is not None:
-        return d["assoc_id"]  # type: ignore[no-any-return]
+        return d["assoc_id"]
     assert c is not None
     value = int_or_none(c["associated_user_id"])
     return NO_ASSOCIATE if value is None else value
@@ -412,22 +417,24 @@ def _sort_key(draft: dict[str, Any]) -> tuple[Any, ...]:
 def _content(
     draft: dict[str, Any], *, move_id: str | None, deps: tuple[str, ...], params: dict[str, Any]
 ) -> str:
-    op = Operation(
-        id="",
-        action=Action(draft["action"]),
-        target=draft["target"],
-        request=Request(draft["request"].method, draft["request"].path, params),
-        reason=draft["reason"],
-        before=draft["before"],
-        after=draft["after"],
-        depends_on=deps,
-        move_id=move_id,
-        origin=draft["origin"],
-        detail=draft["detail"],
+    """Canonical text of everything an operation says except its id (repr of plain, ordered
+    values: deterministic across runs, and several times cheaper than JSON for 100k ops)."""
+    t = draft["target"]
+    request = draft["request"]
+    return repr(
+        (
+            draft["action"],
+            (t.course, t.section, t.user, t.role, t.associated_user),
+            (request.method, request.path, params),  # dicts built in a fixed key order by this module
+            draft["reason"],
+            draft["detail"],
+            draft["before"],
+            draft["after"],
+            deps,
+            move_id,
+            draft["origin"],
+        )
     )
-    data = operation_to_dict(op)
-    del data["id"]
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _digest(text: str) -> str:
@@ -452,17 +459,23 @@ def _finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
         waiting = []
         for i in pending:
             draft = drafts[i]
-            needs = list(draft["deps"]) + ([draft["placeholder"]] if draft["placeholder"] is not None else [])
-            if any(n not in ids for n in needs):
-                waiting.append(i)
-                continue
-            params = dict(draft["request"].params)
+            if draft["deps"] or draft["placeholder"] is not None:
+                needs = [
+                    *draft["deps"],
+                    *([draft["placeholder"]] if draft["placeholder"] is not None else []),
+                ]
+                if any(n not in ids for n in needs):
+                    waiting.append(i)
+                    continue
+            request = draft["request"]
+            params = request.params
             if draft["placeholder"] is not None:
+                params = dict(params)
                 params["enrollment[associated_user_id]"] = {
                     "from_operation": ids[draft["placeholder"]],
                     "field": "user_id",
                 }
-            deps = tuple(sorted({ids[n] for n in draft["deps"]}))
+            deps = tuple(sorted({ids[n] for n in draft["deps"]})) if draft["deps"] else ()
             move_id = move_ids.get(i)
             op_id = _digest(_content(draft, move_id=move_id, deps=deps, params=params))
             ids[i] = op_id
@@ -470,7 +483,9 @@ def _finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
                 id=op_id,
                 action=Action(draft["action"]),
                 target=draft["target"],
-                request=Request(draft["request"].method, draft["request"].path, params),
+                request=request
+                if params is request.params
+                else Request(request.method, request.path, params),
                 reason=draft["reason"],
                 before=draft["before"],
                 after=draft["after"],

@@ -75,9 +75,16 @@ def decide_matched(
     in the course with the same role (for deleted_last_completed).
     """
     out = Decision(len(status))
+    # element-wise == on object arrays is far cheaper than np.isin (which sorts); memoise per state
+    masks: dict[str, np.ndarray] = {}
 
     def st(*states: str) -> np.ndarray:
-        return np.isin(state, states)
+        result = np.zeros(len(state), dtype=bool)
+        for name in states:
+            if name not in masks:
+                masks[name] = state == name
+            result |= masks[name]
+        return result
 
     diff = attrs_differ
     active = status == "active"
