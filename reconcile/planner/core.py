@@ -58,7 +58,7 @@ def build_plan(
     current = _conformed(current, CURRENT_COLUMNS)
     sink = WarningSink()
     scope = decide_scope(desired, config, only_courses=only_courses)
-    keep = desired["course"].isin(scope.courses).to_numpy(dtype=bool)
+    keep = desired["course"].isin(scope.courses).to_numpy(dtype=bool).copy()
     if not scope.roles_from_roster:
         unmanaged_role = ~desired["role"].isin(scope.roles).to_numpy(dtype=bool)
         sink.rows(
@@ -395,7 +395,8 @@ def _suppress_unmanaged(
 ) -> pd.DataFrame:
     """Changes to touchable-but-unmanaged rows (ownership or role scope) are reported, not planned."""
     c = frame["c"].to_numpy()
-    outside = (c >= 0) & ~managed[np.maximum(c, 0)]
+    managed_at = np.append(managed, True)  # position -1 (a new enrollment) reads the sentinel
+    outside = ~managed_at[c]
     if outside.any():
         blocked = frame[outside]
         sink.pairs(

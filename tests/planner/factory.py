@@ -46,16 +46,15 @@ def want(user: str = "s1", **fields: Any) -> dict[str, Any]:
     return row
 
 
-_ids = iter(range(1000, 100000))
-
-
 def have(
     user: str = "s1", *, uid: int | None = None, section: str = "sis_section_id:MATH101-01", **fields: Any
 ) -> dict[str, Any]:
     """One current Canvas row; ``uid`` defaults to a stable number derived from the SIS id."""
     role = fields.pop("role", "StudentEnrollment")
     row: dict[str, Any] = {
-        "id": next(_ids),
+        "id": (uid if uid is not None else user_number(user)) * 1000
+        + SECTIONS[section] % 100 * 10
+        + ROLE_IDS[role] % 10,
         "course_ref": COURSE,
         "course_id": COURSE_ID,
         "sis_course_id": "MATH101",
