@@ -1,0 +1,123 @@
+"""What the text and Markdown views share: grouping, symbols, one-line change descriptions. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from reconcile.plan import DROP_ACTIONS, Action, Operation, Plan
+
+SYMBOLS = {
+    Action.ENROLL: "+",
+    Action.RESTORE: "~",
+    Action.REACTIVATE: "~",
+    Action.UPDATE: "~",
+    Action.SET_LAST_ATTENDED: "~",
+    Action.INACTIVATE: "-",
+    Action.CONCLUDE: "-",
+    Action.DELETE: "-",
+}
+MOVE = ">"
+DEFAULT_SECTION = "(default section)"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One rendered entry: a single operation, or the two halves of a move."""
+
+    symbol: str
+    action: str
+    user: str
+    role: str
+    change: str
+    reason: str
+    operations: tuple[Operation, ...]
+
+
+def group(plan: Plan) -> dict[str, dict[str, list[Line]]]:
+    """course -> section -> lines, in plan order; a move is listed once, under its new section."""
+    by_move: dict[str, list[Operation]] = defaultdict(list)
+    for op in plan.operations:
+        if op.move_id:
+            by_move[op.move_id].append(op)
+    courses: dict[str, dict[str, list[Line]]] = {}
+    seen_moves: set[str] = set()
+    for op in plan.operations:
+        if op.move_id:
+            if op.move_id in seen_moves:
+                continue
+            seen_moves.add(op.move_id)
+            halves = by_move[op.move_id]
+            arrival = next((o for o in halves if o.action not in DROP_ACTIONS), op)
+            departure = next((o for o in halves if o.action in DROP_ACTIONS), op)
+            line = Line(
+                symbol=MOVE,
+                action="move",
+                user=arrival.target.user,
+                role=arrival.target.role,
+                change=_move_change(arrival, departure),
+                reason=arrival.reason,
+                operations=(arrival, departure),
+            )
+            section = arrival.target.section or DEFAULT_SECTION
+        else:
+            line = Line(
+                symbol=SYMBOLS[op.action],
+                action=op.action.value,
+                user=op.target.user,
+                role=op.target.role,
+                change=describe(op),
+                reason=op.reason,
+                operations=(op,),
+            )
+            section = op.target.section or DEFAULT_SECTION
+        courses.setdefault(op.target.course, {}).setdefault(section, []).append(line)
+    return courses
+
+
+def describe(op: Operation) -> str:
+    """A short "before -> after" for one operation."""
+    before, after = op.before or {}, op.after or {}
+    if op.action is Action.ENROLL:
+        extra = f", observing {op.target.associated_user}" if op.target.associated_user else ""
+        return f"new, {after.get('state')}{extra}"
+    if op.action is Action.SET_LAST_ATTENDED:
+        return f"last_attended_at {_day(before.get('last_attended_at'))} -> {_day(after.get('last_attended_at'))}"
+    if op.action is Action.UPDATE:
+        changed = [
+            f"{name} {_day(before.get(name))} -> {_day(after.get(name))}"
+            for name in ("start_at", "end_at", "limit_privileges_to_course_section")
+            if before.get(name) != after.get(name)
+        ]
+        return "; ".join(changed) or "attributes"
+    return f"{before.get('state')} -> {after.get('state')}"
+
+
+def _move_change(arrival: Operation, departure: Operation) -> str:
+    if arrival.target.role != departure.target.role:
+        what = f"role {departure.target.role} -> {arrival.target.role}"
+    else:
+        what = f"section {departure.target.section or DEFAULT_SECTION} -> {arrival.target.section or DEFAULT_SECTION}"
+    return f"{what} ({arrival.action.value}, then {departure.action.value} the old one)"
+
+
+def _day(value: object) -> str:
+    if value is None:
+        return "none"
+    text = str(value)
+    return text[:-10] if text.endswith("T00:00:00Z") else text
+
+
+def closing_line(plan: Plan) -> str:
+    """ "Plan: N to enroll, M to change, K to drop (of which ...)." or the in-sync sentence."""
+    if not plan.operations:
+        return "No changes. Canvas is in sync with the roster."
+    s = plan.summary
+    notes = []
+    absent = s.get("drops_absent_from_roster", 0)
+    if s.get("to_drop"):
+        notes.append(f"{absent} absent from the roster")
+    if s.get("moves"):
+        notes.append(f"{s['moves']} {'move' if s['moves'] == 1 else 'moves'}")
+    tail = f" (of which {', '.join(notes)})" if notes else ""
+    return f"Plan: {s['to_enroll']} to enroll, {s['to_change']} to change, {s['to_drop']} to drop{tail}."

@@ -1,0 +1,63 @@
+"""Terminal view of a plan: Terraform-like, grouped by course and section. Pure.
+
+Symbols: ``+`` enroll, ``~`` restore/reactivate/update/last attended, ``-`` drop,
+``>`` move (enroll-new then drop-old). ANSI colour only when asked for.
+"""
+
+from __future__ import annotations
+
+from reconcile.plan import Plan
+from reconcile.render.common import MOVE, closing_line, group
+
+_COLOURS = {"+": "32", "~": "33", "-": "31", MOVE: "36"}
+
+
+def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None = None) -> str:
+    """The plan as text for a person. ``max_per_course`` elides the rest of a long course."""
+
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    out = [
+        f"reconcile plan {plan.plan_id} ({plan.created_at}, source: {plan.source}"
+        + (f", {plan.canvas_url}" if plan.canvas_url else "")
+        + ")",
+        "",
+    ]
+    grouped = group(plan)
+    for course in sorted(set(grouped) | set(plan.unmanaged)):
+        out.append(paint(course, "1"))
+        shown = 0
+        hidden = 0
+        for section, lines in grouped.get(course, {}).items():
+            out.append(f"  {section}")
+            for line in lines:
+                if max_per_course is not None and shown >= max_per_course:
+                    hidden += 1
+                    continue
+                shown += 1
+                symbol = paint(line.symbol, _COLOURS[line.symbol])
+                out.append(
+                    f"    {symbol} {line.action:<17} {line.user}  {line.role}  {line.change}  # {line.reason}"
+                )
+        if hidden:
+            out.append(f"    ... and {hidden} more operations in this course (see the plan file)")
+        if plan.unmanaged.get(course):
+            out.append(
+                paint(f"  ({plan.unmanaged[course]} enrollments outside manage scope left unchanged)", "2")
+            )
+        out.append("")
+    tripped = plan.tripped_guards
+    if tripped:
+        out.append(paint(f"GUARDS TRIPPED ({len(tripped)}): apply will refuse this plan", "1;31"))
+        for g in tripped:
+            where = f" [{g.course}]" if g.course else ""
+            out.append(paint(f"  ! {g.name}{where}: {g.message}", "31"))
+        out.append(f"  Override only if intended: reconcile apply {tripped[0].override}")
+        out.append("")
+    if plan.warnings:
+        out.append(paint(f"Warnings ({len(plan.warnings)}):", "33"))
+        out.extend(f"  - {w.code}: {w.message}" for w in plan.warnings)
+        out.append("")
+    out.append(paint(closing_line(plan), "1"))
+    return "\n".join(out) + "\n"
