@@ -53,6 +53,13 @@ def sim() -> None:
     type=click.FloatRange(0, 1),
     help="Share of connections closed without an answer.",
 )
+@click.option(
+    "--lost-response-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of requests processed but answered by closing the connection.",
+)
 @click.option("--fault-seed", default=None, type=int, help="Random seed that makes the faults repeatable.")
 @click.option(
     "--throttle",
@@ -90,6 +97,7 @@ def serve(
     jitter_ms: float,
     error_rate: float,
     drop_rate: float,
+    lost_response_rate: float,
     fault_seed: int | None,
     throttle: str,
     throttle_status: str,
@@ -109,6 +117,7 @@ def serve(
             jitter_ms=jitter_ms,
             error_rate=error_rate,
             drop_rate=drop_rate,
+            lost_response_rate=lost_response_rate,
             fault_seed=fault_seed,
             throttle=throttle == "on",
             throttle_status=int(throttle_status),

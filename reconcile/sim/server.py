@@ -71,6 +71,7 @@ class Stats:
                 "faults": {
                     "errors": self.faults["errors"],
                     "drops": self.faults["drops"],
+                    "lost_responses": self.faults["lost_responses"],
                     "delayed": self.faults["delayed"],
                 },
             }
@@ -91,14 +92,11 @@ class Handler(BaseHTTPRequestHandler):
     """One connection; ``server.simulator`` is the Simulator it serves."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
+    # would add ~40 ms to every keep-alive answer.
+    disable_nagle_algorithm = True
     server_version = "CanvasSim/1.0"
     sys_version = ""
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without NODELAY, Nagle plus the client's
-        # delayed ACK adds ~40 ms to every keep-alive answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silence per-request logging: the library never prints."""
@@ -170,9 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         if decision.drop:
             sim.stats_counter.count("drops")
             throttle.settle(client, 0.0)
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+            self._hang_up()
             return
         if decision.error_status is not None:
             sim.stats_counter.count("errors")
@@ -193,7 +189,17 @@ class Handler(BaseHTTPRequestHandler):
         headers["X-Request-Cost"] = f"{cost}"
         headers["X-Rate-Limit-Remaining"] = f"{remaining:.1f}"
         sim.stats_counter.record(key, write, status)
+        if decision.lose_response:
+            sim.stats_counter.count("lost_responses")
+            self._hang_up()
+            return
         self._send_json(status, payload, headers)
+
+    def _hang_up(self) -> None:
+        """Close the connection without an answer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _dispatch(
         self,

@@ -88,6 +88,7 @@ class Simulator:
         jitter_ms: float = 0.0,
         error_rate: float = 0.0,
         drop_rate: float = 0.0,
+        lost_response_rate: float = 0.0,
         fault_seed: int | None = None,
         throttle: bool = True,
         throttle_status: int = 429,
@@ -103,7 +104,9 @@ class Simulator:
         validate_seed(doc)
         return cls(
             doc,
-            faults=FaultSettings(latency_ms, jitter_ms, error_rate, drop_rate, fault_seed),
+            faults=FaultSettings(
+                latency_ms, jitter_ms, error_rate, drop_rate, lost_response_rate, fault_seed
+            ),
             throttle=ThrottleSettings(
                 enabled=throttle, status=throttle_status, request_cost=request_cost, item_cost=item_cost
             ),
@@ -202,13 +205,13 @@ class Simulator:
 
     def set_faults(self, **knobs: Any) -> None:
         """Change fault/throttle knobs at run time: latency_ms, jitter_ms, error_rate, drop_rate,
-        seed, throttle (bool or "on"/"off"), throttle_status (403|429), request_cost, item_cost,
+        lost_response_rate, seed, throttle (bool or "on"/"off"), throttle_status (403|429), request_cost, item_cost,
         hwm, maximum, outflow, up_front_cost. Unknown names raise TypeError."""
         unknown = set(knobs) - _FAULT_KNOBS - _THROTTLE_KNOBS
         if unknown:
             raise TypeError(f"unknown fault knobs: {sorted(unknown)}")
         fault_changes = {k: v for k, v in knobs.items() if k in _FAULT_KNOBS}
-        for name in ("latency_ms", "jitter_ms", "error_rate", "drop_rate"):
+        for name in ("latency_ms", "jitter_ms", "error_rate", "drop_rate", "lost_response_rate"):
             if name in fault_changes and (
                 not isinstance(fault_changes[name], int | float) or fault_changes[name] < 0
             ):

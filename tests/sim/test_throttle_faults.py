@@ -149,3 +149,17 @@ def test_stats_and_reset_endpoints(api: Api) -> None:
     assert requests.get(f"{api.university.url}/__sim/stats", timeout=5).json()["total"] == 0
     assert api.row(1005)["workflow_state"] == "active"
     assert len(api.university.simulator.enrollments()) == len(rows) - 1
+
+
+def test_lost_response_applies_the_write_but_never_answers(api: Api) -> None:
+    api.university.simulator.set_faults(lost_response_rate=1.0)
+    with pytest.raises(requests.ConnectionError):
+        api.as_(api.university.token).delete(
+            "/api/v1/courses/101/enrollments/1005", params={"task": "delete"}
+        )
+    assert api.row(1005)["workflow_state"] == "deleted"
+    stats = api.university.simulator.stats()
+    assert stats["faults"]["lost_responses"] == 1 and stats["writes"] == 1
+    api.university.simulator.set_faults(lost_response_rate=0.0)
+    # the retry a client would make: the effect already holds
+    assert api.delete("/api/v1/courses/101/enrollments/1005", params={"task": "delete"}).status_code == 404
