@@ -21,7 +21,7 @@ import pandas as pd
 from reconcile import __version__
 from reconcile.config import Config
 from reconcile.frames import CURRENT_COLUMNS, DESIRED_COLUMNS, conform
-from reconcile.plan import Plan, plan_to_dict
+from reconcile.plan import Plan, PlanWarning, plan_to_dict
 from reconcile.planner import rules
 from reconcile.planner.fingerprint import _micros, fingerprint
 from reconcile.planner.guards import evaluate_guards
@@ -45,18 +45,22 @@ def build_plan(
     source: str = "live",
     tool_version: str = __version__,
     only_courses: Iterable[str] | None = None,
+    extra_warnings: Sequence[PlanWarning] = (),
 ) -> Plan:
     """Plan the operations that make Canvas (``current``, frames.CURRENT_COLUMNS, fetched with
     every state for the courses in scope) match the roster (``desired``, frames.DESIRED_COLUMNS).
 
     Deterministic: the same arguments give a plan that serialises to the same bytes
     (``created_at`` is ``now``). ``only_courses`` restricts the plan to those course refs.
+    ``extra_warnings`` (e.g. the roster loader's) are carried into the plan.
     Never does I/O; never raises for data problems it can describe (those become warnings).
     """
     now_ts = as_utc(now)
     desired = _conformed(desired, DESIRED_COLUMNS)
     current = _conformed(current, CURRENT_COLUMNS)
     sink = WarningSink()
+    for item in extra_warnings:
+        sink.add(item.code, item.message, course=item.course, user=item.user, origin=item.origin)
     scope = decide_scope(desired, config, only_courses=only_courses)
     keep = desired["course"].isin(scope.courses).to_numpy(dtype=bool).copy()
     if not scope.roles_from_roster:
