@@ -163,7 +163,8 @@ def apply_plan(
     ``on_start(plan, n)`` is called once execution begins with ``n`` operations.
     Raises LockHeld, StalePlan, GuardTripped or WrongCanvas before any write.
     """
-    url = canvas_url or config.canvas.url
+    # The client's own base URL is what requests go to; config and env may spell it differently.
+    url = canvas_url or getattr(client, "base_url", None) or config.canvas.url
     if plan.canvas_url and url and plan.canvas_url.rstrip("/") != url.rstrip("/"):
         raise WrongCanvas(f"the plan was made for {plan.canvas_url}, but Canvas is configured as {url}")
     if (refresh or verify) and replan is None:

@@ -176,13 +176,9 @@ def _plan_from_rosters(paths: list[str], *, config: Any, client: Any, output: st
 
 
 def _render_plan(plan: Any) -> str:
-    import importlib
+    from reconcile.render import render_text
 
-    render = getattr(importlib.import_module("reconcile.render"), "render_text", None)
-    if render is None:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.summary.items()) if isinstance(v, int) and v)
-        return f"Plan {plan.plan_id}: {len(plan.operations)} operation(s) ({counts or 'none'})"
-    return str(render(plan))
+    return render_text(plan, color=sys.stdout.isatty())
 
 
 def _emit_in_sync(plan: Any, output: str) -> None:
@@ -265,6 +261,8 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
         )
     except WrongCanvas as exc:
         _fail(exitcodes.ERROR, str(exc))
+    except KeyboardInterrupt:
+        _fail(exitcodes.ERROR, "interrupted. Run the same apply again: done operations are not repeated.")
     finally:
         if progress is not None:
             progress.stop()

@@ -1,0 +1,240 @@
+"""``reconcile apply`` end to end over real HTTP against the simulator (the example university)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from apply_world import ROOT, config_for, plan_live, sim_env, write_config
+from click.testing import CliRunner
+
+from reconcile.apply import Journal
+from reconcile.canvas import CanvasClient
+from reconcile.cli import cli
+from reconcile.plan import plan_to_json
+
+ROSTER = ROOT / "examples" / "sis-export" / "enrollments.csv"
+CUSTOM_ROLES = "roster:\n  custom_roles:\n    Grader: ta\n"
+
+
+@pytest.fixture()
+def world(university, tmp_path: Path):
+    """Config, client and a saved plan of the example roster against a fresh simulator."""
+    config_path = write_config(
+        tmp_path / "reconcile.yaml", url=university.url, state_dir=tmp_path / "state", extra=CUSTOM_ROLES
+    )
+    config = config_for(config_path, university.url)
+    client = CanvasClient(university.url, university.token)
+    plan = plan_live([ROSTER], config=config, client=client)
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(plan_to_json(plan), encoding="utf-8")
+
+    class World:
+        pass
+
+    w = World()
+    w.url, w.token, w.sim, w.config, w.config_path, w.client, w.plan, w.plan_path, w.tmp = (
+        university.url,
+        university.token,
+        university.simulator,
+        config,
+        config_path,
+        client,
+        plan,
+        plan_path,
+        tmp_path,
+    )
+    w.env = {"CANVAS_API_URL": university.url, "CANVAS_API_TOKEN": university.token}
+    yield w
+    client.close()
+
+
+def invoke(world, *args: str, input: str | None = None):
+    return CliRunner().invoke(cli, ["apply", *args, "-c", str(world.config_path)], env=world.env, input=input)
+
+
+def writes(world) -> int:
+    return int(world.sim.stats()["writes"])
+
+
+def test_apply_converges_and_a_second_apply_writes_nothing(world) -> None:
+    assert world.plan.operations, "the example roster should differ from the seed"
+    first = invoke(world, str(world.plan_path))
+    assert first.exit_code == 0, first.output
+    assert re.search(r"enroll\s+applied \d+", first.output)
+    assert writes(world) == len(world.plan.operations)
+    assert plan_live([ROSTER], config=world.config, client=world.client).operations == ()
+    second = invoke(world, str(world.plan_path), "--output", "json")
+    assert second.exit_code == 0, second.output
+    summary = json.loads(second.output)
+    assert summary["resumed"] is True and summary["failures"] == []
+    assert all(set(c) == {"done_earlier"} for c in summary["counts"].values())
+    assert writes(world) == len(world.plan.operations)  # zero write requests the second time
+
+
+def test_move_enrolls_before_it_drops_and_history_shows_it(world) -> None:
+    moves = {}
+    for op in world.plan.operations:
+        if op.move_id:
+            moves.setdefault(op.move_id, []).append(op)
+    assert moves, "the example roster has a section move"
+    result = invoke(world, str(world.plan_path))
+    assert result.exit_code == 0, result.output
+    with Journal.in_state_dir(world.tmp / "state") as journal:
+        records = journal.operations(world.plan.plan_id)
+        run_id = journal.runs()[0].run_id
+    for halves in moves.values():
+        enroll = next(records[o.id] for o in halves if o.action.value == "enroll")
+        drop = next(records[o.id] for o in halves if o.action.value != "enroll")
+        assert (
+            enroll.ended_at is not None and drop.started_at is not None and enroll.ended_at <= drop.started_at
+        )
+    listing = CliRunner().invoke(cli, ["history", "-c", str(world.config_path)], env=world.env)
+    assert listing.exit_code == 0 and run_id in listing.output and " ok " in listing.output
+    detail = CliRunner().invoke(
+        cli,
+        ["history", "--run", run_id[:12], "-c", str(world.config_path), "--output", "json"],
+        env=world.env,
+    )
+    data = json.loads(detail.output)
+    assert {o["status"] for o in data["operations"]} == {"done"} and len(data["operations"]) == len(
+        world.plan.operations
+    )
+    assert world.token not in (world.tmp / "state" / "journal.sqlite").read_bytes().decode("latin-1")
+
+
+def test_stale_plan_exits_4_naming_the_course_and_refresh_replans(world) -> None:
+    course = world.plan.operations[0].target.course
+    # a teacher changes the roster by hand after the plan was made
+    row = next(
+        e
+        for e in world.sim.enrollments()
+        if e["workflow_state"] == "active"
+        and e["type"] == "StudentEnrollment"
+        and str(e["course_id"]) in _course_ids(world, course)
+    )
+    world.client.send(_deactivate(row))
+    stale = invoke(world, str(world.plan_path))
+    assert stale.exit_code == 4, stale.output
+    assert "stale" in stale.output and course in stale.output
+    assert writes(world) == 1  # only the hand edit
+    refreshed = invoke(world, str(world.plan_path), "--refresh", "--verify")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "refreshed" in refreshed.output and "Verify: Canvas matches" in refreshed.output
+
+
+def _course_ids(world, course_ref: str) -> set[str]:
+    frame = world.client.fetch_current([course_ref])
+    return {str(v) for v in frame["course_id"].dropna().unique()}
+
+
+def _deactivate(row):
+    from reconcile.plan import Request
+
+    return Request(
+        "DELETE", f"/api/v1/courses/{row['course_id']}/enrollments/{row['id']}", {"task": "inactivate"}
+    )
+
+
+def test_guard_refuses_with_exit_3_unless_allow_drops(world, tmp_path: Path) -> None:
+    strict = write_config(
+        tmp_path / "strict.yaml", url=world.url, state_dir=tmp_path / "state", extra=CUSTOM_ROLES
+    )
+    strict.write_text(strict.read_text().replace("max_drops: 100000", "max_drops: 0"))
+    plan = plan_live([ROSTER], config=config_for(strict, world.url), client=world.client)
+    assert plan.tripped_guards
+    path = tmp_path / "guarded.json"
+    path.write_text(plan_to_json(plan))
+    refused = CliRunner().invoke(cli, ["apply", str(path), "-c", str(strict)], env=world.env)
+    assert refused.exit_code == 3, refused.output
+    assert "--allow-drops" in refused.output and writes(world) == 0
+    allowed = CliRunner().invoke(cli, ["apply", str(path), "-c", str(strict), "--allow-drops"], env=world.env)
+    assert allowed.exit_code == 0, allowed.output
+    with Journal.in_state_dir(tmp_path / "state") as journal:
+        runs = journal.runs()
+    assert [r.outcome for r in runs] == ["ok", "guard"]
+    assert runs[0].overrides["allow_drops"] is True and runs[0].overrides["guards_overridden"]
+
+
+def test_failed_operation_exits_5_with_canvas_message_and_the_rest_applies(world) -> None:
+    data = json.loads(world.plan_path.read_text())
+    victim = next(op for op in data["operations"] if op["action"] == "enroll" and not op["depends_on"])
+    victim["request"]["params"]["enrollment[user_id]"] = "sis_user_id:NO-SUCH-USER"
+    world.plan_path.write_text(json.dumps(data))
+    result = invoke(world, str(world.plan_path))
+    assert result.exit_code == 5, result.output
+    assert "Failed (1)" in result.output and "The specified resource does not exist." in result.output
+    assert writes(world) == len(data["operations"])  # the others were all applied
+
+
+def test_verify_reports_what_is_left_and_exits_5(world) -> None:
+    data = json.loads(world.plan_path.read_text())
+    kept = [op for op in data["operations"] if op["action"] != "restore"]
+    assert len(kept) < len(data["operations"])
+    data["operations"] = kept
+    world.plan_path.write_text(json.dumps(data))
+    result = invoke(world, str(world.plan_path), "--verify", "--output", "json")
+    assert result.exit_code == 5, result.output
+    summary = json.loads(result.output)
+    assert summary["verify"]["in_sync"] is False
+    assert {op["action"] for op in summary["verify"]["remaining"]} == {"restore"}
+
+
+def test_roster_input_without_terminal_or_auto_approve_exits_1(world) -> None:
+    refused = invoke(world, str(ROSTER))
+    assert refused.exit_code == 1 and "--auto-approve" in refused.output
+    assert writes(world) == 0
+    approved = invoke(world, str(ROSTER), "--auto-approve")
+    assert approved.exit_code == 0, approved.output
+    assert plan_live([ROSTER], config=world.config, client=world.client).operations == ()
+
+
+def test_unknown_plan_version_and_usage_errors_exit_1(world) -> None:
+    data = json.loads(world.plan_path.read_text())
+    data["format_version"] = 99
+    world.plan_path.write_text(json.dumps(data))
+    result = invoke(world, str(world.plan_path))
+    assert result.exit_code == 1 and "format_version" in result.output
+    assert invoke(world, str(world.plan_path), "--parallelism", "0").exit_code == 1
+    assert (
+        CliRunner()
+        .invoke(cli, ["history", "--run", "nope", "-c", str(world.config_path)], env=world.env)
+        .exit_code
+        == 1
+    )
+
+
+def test_bad_token_exits_1_without_leaking_it(world) -> None:
+    env = {**world.env, "CANVAS_API_TOKEN": "wrong-secret-token"}
+    result = CliRunner().invoke(cli, ["apply", str(world.plan_path), "-c", str(world.config_path)], env=env)
+    assert result.exit_code == 1, result.output
+    assert "wrong-secret-token" not in result.output
+
+
+def test_two_concurrent_applies_second_exits_6_naming_the_holder(world) -> None:
+    world.sim.set_faults(latency_ms=300)  # keep the first apply busy
+    env = sim_env(world.url, world.token)
+    cmd = [sys.executable, "-m", "reconcile", "apply", str(world.plan_path), "-c", str(world.config_path)]
+    first = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        holder = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and holder is None:
+            files = list((world.tmp / "state").glob("apply-*.holder.json"))
+            if files and json.loads(files[0].read_text()).get("pid") == first.pid:
+                holder = files[0]
+            time.sleep(0.05)
+        assert holder is not None, "the first apply never took the lock"
+        second = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 6, second.stderr
+        assert f"pid {first.pid}" in second.stderr and "--lock-timeout" in second.stderr
+    finally:
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
