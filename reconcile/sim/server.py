@@ -88,6 +88,20 @@ def _token(headers: Any, params: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def stringify_ids(value: Any) -> Any:
+    """Every ``id`` and ``*_id`` integer as a string (``Accept: application/json+canvas-string-ids``)."""
+    if isinstance(value, list):
+        return [stringify_ids(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: str(v)
+            if (k == "id" or k.endswith("_id")) and isinstance(v, int) and not isinstance(v, bool)
+            else stringify_ids(v)
+            for k, v in value.items()
+        }
+    return value
+
+
 class Handler(BaseHTTPRequestHandler):
     """One connection; ``server.simulator`` is the Simulator it serves."""
 
@@ -193,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
             sim.stats_counter.count("lost_responses")
             self._hang_up()
             return
+        if "application/json+canvas-string-ids" in self.headers.get("Accept", ""):
+            payload = stringify_ids(payload)
         self._send_json(status, payload, headers)
 
     def _hang_up(self) -> None:
@@ -246,4 +262,26 @@ class SimServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         self.simulator = simulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        """Close the listener and every kept-alive connection, so a stopped simulator
+        really stops answering (idle keep-alive threads would otherwise serve on)."""
+        super().server_close()
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

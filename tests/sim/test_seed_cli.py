@@ -149,3 +149,12 @@ def test_serve_command_rejects_a_bad_seed(tmp_path: Path) -> None:
     result = CliRunner().invoke(sim_command, ["serve", "--seed", str(bad)])
     assert result.exit_code == 1
     assert "invalid simulator seed" in result.output
+
+
+def test_stopped_simulator_stops_answering_kept_alive_connections() -> None:
+    simulator = Simulator.from_seed(SEED)
+    session = requests.Session()
+    with simulator.serve() as url:
+        assert session.get(f"{url}/__sim/stats", timeout=5).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        session.get(f"{url}/__sim/stats", timeout=5)
