@@ -15,7 +15,11 @@ The limiter therefore bounds requests in flight by an adaptive cap (AIMD):
   low readings does not collapse it), above ``high_water`` and while the cap is the
   bottleneck it grows by ``1/cap`` per response (about +1 per round trip);
 - a throttled answer halves the cap and pauses *all* threads for a jittered backoff,
-  since the bucket they share is full.
+  since the bucket they share is full;
+- an install that counts but does not enforce (Canvas with ``request_throttle.enabled``
+  off still sends the headers) shows itself by answering while its bucket is past the
+  high-water mark: after ``unenforced_after`` such answers and no throttled one, the
+  cap returns to the ceiling and low readings are ignored, until a throttle is seen.
 
 Clock, sleep and random source are injectable so tests run without wall-clock time.
 """
@@ -43,6 +47,7 @@ class LimiterSnapshot:
     last_remaining: float | None
     throttled: int
     decreases: int
+    enforced: bool  # False once the server proved it counts without refusing
     mean_in_flight: float  # time-weighted over the limiter's busy life
 
 
@@ -65,6 +70,7 @@ class RateLimiter:
         base_backoff: float = 0.5,
         max_backoff: float = 30.0,
         adaptive: bool = True,
+        unenforced_after: int = 5,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
@@ -81,6 +87,7 @@ class RateLimiter:
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self.adaptive = adaptive
+        self.unenforced_after = unenforced_after
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -94,6 +101,8 @@ class RateLimiter:
         self._paused_until = 0.0
         self._last_remaining: float | None = None
         self._throttled = 0
+        self._overdrawn = 0  # successes with the bucket past hwm (remaining < 0)
+        self._enforced = True
         self._decreases = 0
         self._area = 0.0  # integral of in_flight over time, for the mean
         self._busy = 0.0
@@ -133,15 +142,28 @@ class RateLimiter:
                 self._last_remaining = remaining
             if throttled:
                 self._throttled += 1
+                self._enforced = True
                 if self.adaptive and not holding:
                     self._decrease(0.5)
             elif remaining is not None and self.adaptive:
-                if remaining < self.low_water:
-                    if not holding:
-                        self._decrease(self.decrease_factor)
-                elif remaining > self.high_water and (self._waiting or self._in_flight + 1 >= int(self._cap)):
-                    self._cap = min(float(self.ceiling), self._cap + 1.0 / self._cap)
+                self._learn(remaining, holding)
             self._cond.notify_all()
+
+    def _learn(self, remaining: float, holding: bool) -> None:
+        if remaining < 0 and self._enforced and not self._throttled:
+            self._overdrawn += 1
+            if self._overdrawn >= self.unenforced_after:
+                # Canvas refuses every request once the bucket passes hwm; these went through.
+                self._enforced = False
+                self._cap = float(self.ceiling)
+                self._hold = 0
+        if not self._enforced:
+            return
+        if remaining < self.low_water:
+            if not holding:
+                self._decrease(self.decrease_factor)
+        elif remaining > self.high_water and (self._waiting or self._in_flight + 1 >= int(self._cap)):
+            self._cap = min(float(self.ceiling), self._cap + 1.0 / self._cap)
 
     def _decrease(self, factor: float) -> None:
         self._cap = max(1.0, self._cap * factor)
@@ -191,5 +213,6 @@ class RateLimiter:
                 last_remaining=self._last_remaining,
                 throttled=self._throttled,
                 decreases=self._decreases,
+                enforced=self._enforced,
                 mean_in_flight=self._area / self._busy if self._busy else 0.0,
             )

@@ -141,3 +141,18 @@ def test_mean_in_flight_is_time_weighted(fake_time: FakeTime) -> None:
     fake_time.now += 1.0
     limiter.release(remaining=500.0)
     assert limiter.snapshot().mean_in_flight == pytest.approx(1.5)
+
+
+def test_a_bucket_that_is_counted_but_not_enforced_stops_slowing_us(fake_time: FakeTime) -> None:
+    limiter = make(fake_time, max_in_flight=8, unenforced_after=3)
+    for _ in range(8):
+        limiter.acquire()
+    for _ in range(8):
+        limiter.release(remaining=-150.0)  # past hwm, yet answered: the install does not refuse
+    assert limiter.cap == 8.0 and not limiter.snapshot().enforced
+    limiter.acquire()
+    limiter.release(remaining=-200.0)
+    assert limiter.cap == 8.0
+    limiter.acquire()
+    limiter.release(remaining=10.0, throttled=True)  # a throttle proves enforcement again
+    assert limiter.snapshot().enforced and limiter.cap == 4.0

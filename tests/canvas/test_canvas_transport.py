@@ -320,3 +320,32 @@ def _e(n: int) -> dict[str, object]:
         "role": "StudentEnrollment",
         "enrollment_state": "active",
     }
+
+
+def test_wait_for_progress_gives_up_after_its_timeout(scripted: ScriptedServer, fake_time: FakeTime) -> None:
+    scripted.script = sequence(Answer(200, {"id": 5, "workflow_state": "running", "completion": 40}))
+    with (
+        client_for(scripted, fake_time) as client,
+        pytest.raises(TransportError, match="still running after 30s"),
+    ):
+        client.wait_for_progress(5, interval=1.0, timeout=30)
+    assert sum(fake_time.slept) >= 30 and max(fake_time.slept) <= 5.0
+    assert len(scripted.seen) < 15  # polling backs off instead of hammering
+
+
+def test_account_courses_follows_bookmarks_when_pages_are_not_numbered(
+    scripted: ScriptedServer, fake_time: FakeTime
+) -> None:
+    def script(seen: Seen, n: int) -> Answer:
+        if n == 1:
+            return Answer(
+                200,
+                [{"id": 1}],
+                {"Link": f'<{scripted.url}/api/v1/accounts/1/courses?page=bookmark:x>; rel="next"'},
+            )
+        return Answer(200, [{"id": 2, "sis_course_id": "B"}])
+
+    scripted.script = script
+    with client_for(scripted, fake_time) as client:
+        assert [c.ref for c in client.account_courses(1, state=["available"])] == ["1", "sis_course_id:B"]
+    assert scripted.seen[0].path == "/api/v1/accounts/1/courses?state%5B%5D=available&per_page=100"
