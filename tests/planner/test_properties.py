@@ -73,7 +73,7 @@ def test_desired_equal_to_current_plans_nothing(rows: list[tuple[Any, ...]], dat
     current = _current(rows)
     per_identity = pd.Series([(r[0], r[2]) for r in rows]).value_counts() if rows else pd.Series(dtype=int)
     desired = []
-    for row, (user, section, role, state, dates, limit) in zip(current, rows, strict=True):
+    for row, (user, section, role, state, _dates, limit) in zip(current, rows, strict=True):
         alone = per_identity[(user, role)] == 1
         desired.append(
             want(
