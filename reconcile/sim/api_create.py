@@ -70,7 +70,7 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
             raise errors.not_found()
         section = found
     user = store.find_user(str(params.get("user_id", "")), caller_id=req.caller.user_id)
-    if user is None or not user.has_pseudonym:
+    if user is None or not _can_be_enrolled(store, user, course):
         raise errors.not_found()
     now = store.now()
     if course_concluded(store, course, now):
@@ -81,6 +81,14 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
     enrollment = enroll_user(store, course, target, user, role, etype, params, rights_section=section)
     view = View(req.base_url, req.caller, rights)
     return Response(enrollment_json(store, enrollment, view))
+
+
+def _can_be_enrolled(store: Store, user: User, course: Course) -> bool:
+    """``User#can_be_enrolled_in_course?``: a login in the root account, or a creation_pending
+    user already enrolled there (facts §3.2 step 8)."""
+    if user.has_pseudonym:
+        return True
+    return user.workflow_state == "creation_pending" and course.id in store.user_courses.get(user.id, set())
 
 
 def resolve_role(
@@ -112,11 +120,13 @@ def resolve_role(
     return role, etype, problems
 
 
-def default_state(store: Store, course: Course, user: User, etype: str, requested: str | None) -> str:
+def default_state(
+    store: Store, course: Course, user: User, etype: str, requested: str | None, *, temporary: bool = False
+) -> str:
     """The state a new (or revived) enrollment gets (facts §3.3)."""
     if requested:
         return requested
-    if etype == "ObserverEnrollment" and user.workflow_state == "registered":
+    if (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
         state = "active"
     else:
         state = "invited" if course.workflow_state == "available" else "creation_pending"
@@ -149,7 +159,7 @@ def enroll_user(
     temp_source = _associated_user(store, params.get("temporary_enrollment_source_user_id"))
     self_enrolled = value_to_boolean(params["self_enrolled"]) if "self_enrolled" in params else None
     start_at, end_at = parse_time(params.get("start_at")), parse_time(params.get("end_at"))
-    state = default_state(store, course, user, etype, requested)
+    state = default_state(store, course, user, etype, requested, temporary=temp_source is not None)
     if etype == "StudentViewEnrollment":
         state = "active"
     _validate(store, course, section, user, role, etype, state, limit, associated)

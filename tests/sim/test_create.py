@@ -4,7 +4,9 @@ upsert and revival (§3.4), self-enrollment (§3.6)."""
 from __future__ import annotations
 
 import pytest
+import requests
 
+from reconcile.sim import Simulator
 from tests.sim.conftest import Api
 
 NO_USER = "Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment"
@@ -334,3 +336,38 @@ class TestSelfEnrollment:
         response = api.as_(api.university.student_token).enroll(course, **fields)
         assert response.status_code == 400
         assert response.json() == {"message": message}
+
+
+def test_temporary_enrollment_of_a_registered_user_defaults_to_active(api: Api) -> None:
+    body = api.enroll(102, user_id=6, type="TeacherEnrollment", temporary_enrollment_source_user_id=3).json()
+    assert body["enrollment_state"] == "active"
+    assert body["temporary_enrollment_source_user_id"] == 3
+
+
+def test_creation_pending_user_already_in_the_course_can_be_enrolled() -> None:
+    seed = {
+        "accounts": [{"id": 1}],
+        "courses": [{"id": 5}, {"id": 6}],
+        "users": [
+            {"id": 1, "sis_user_id": "admin"},
+            {"id": 2, "name": "No Login", "workflow_state": "creation_pending"},
+        ],
+        "enrollments": [{"id": 1, "user_id": 2, "course_id": 5, "workflow_state": "invited"}],
+        "tokens": [{"token": "t", "user_id": 1, "admin": True}],
+    }
+    simulator = Simulator.from_seed(seed)
+    with simulator.serve() as url:
+        headers = {"Authorization": "Bearer t"}
+        data = {"enrollment[user_id]": "2", "enrollment[type]": "TeacherEnrollment"}
+        assert (
+            requests.post(
+                f"{url}/api/v1/courses/6/enrollments", data=data, headers=headers, timeout=5
+            ).status_code
+            == 404
+        )
+        assert (
+            requests.post(
+                f"{url}/api/v1/courses/5/enrollments", data=data, headers=headers, timeout=5
+            ).status_code
+            == 200
+        )
