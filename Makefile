@@ -18,8 +18,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconcile tests bench
-	$(BIN)/ruff format --check reconcile tests bench
+	$(BIN)/ruff check reconcile tests bench tools
+	$(BIN)/ruff format --check reconcile tests bench tools
 	$(BIN)/mypy
 
 demo: $(STAMP)
