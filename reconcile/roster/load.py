@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from reconcile.config import Config
 from reconcile.frames import DESIRED_COLUMNS, ROLE_WORDS, conform, empty_frame
 from reconcile.roster import oneroster, sis_csv, yaml_roster
-from reconcile.roster.identity import check_identities
+from reconcile.roster.identity import check_identities, codes_for
 from reconcile.roster.normalise import Rules, normalise
 from reconcile.roster.problems import Problem, error, sorted_problems
 
@@ -72,6 +73,7 @@ def load_rosters(
         raise ValueError(f"unknown roster format {format!r}; expected one of {', '.join(FORMATS)}")
     rules = _rules(config)
     frames: list[pd.DataFrame] = []
+    key_codes: list[dict[str, np.ndarray]] = []
     problems: list[Problem] = []
     inputs: list[dict[str, Any]] = []
     complete = True
@@ -80,8 +82,12 @@ def load_rosters(
         problems += read_problems
         if payload is None:
             continue
-        kind = format or _detect(name, payload)
         digest = _digest(payload)
+        if isinstance(payload, bytes) and not payload.strip():
+            problems.append(error(name, None, None, "empty_file", "file is empty"))
+            inputs.append({"path": name, "format": format or "unknown", "sha256": digest, "rows": 0})
+            continue
+        kind = format or _detect(name, payload)
         if kind is None:
             problems.append(
                 error(name, None, None, "unknown_format", "cannot tell the roster format; pass --format")
@@ -98,13 +104,18 @@ def load_rosters(
         file_rules = (
             rules if kind == "sis-csv" else Rules(rules.custom_roles, config.policy.enrollment_state, True)
         )
-        desired, found = normalise(raw, name, file_rules)
+        desired, found, codes = normalise(raw, name, file_rules)
         problems += found
         frames.append(desired)
+        key_codes.append(codes)
     if not paths:
         problems.append(error("<input>", None, None, "no_input", "no roster files given"))
-    combined = pd.concat(frames, ignore_index=True) if frames else empty_frame(DESIRED_COLUMNS)
-    combined, found = check_identities(combined)
+    if len(frames) == 1:
+        combined, codes = frames[0], key_codes[0]
+    else:
+        combined = pd.concat(frames, ignore_index=True) if frames else empty_frame(DESIRED_COLUMNS)
+        codes = codes_for(combined)  # codes are per file; recompute them over all files
+    combined, found = check_identities(combined, codes)
     problems += found
     return RosterResult(
         conform(combined, DESIRED_COLUMNS), tuple(inputs), sorted_problems(problems), complete

@@ -2,24 +2,27 @@
 
 Every format ends here: the SIS CSV loader hands over its table as read, the YAML and
 OneRoster loaders first expand their documents into the same SIS-named columns. A cell
-that is ``<NA>`` means the attribute was absent (unmanaged); ``""`` means present but
-empty ("should be empty"). Checks are vectorised; only rows with problems are visited
-one by one. Rows with an error are left out of the desired rows (the result is not ok
-anyway), so later checks do not trip over them twice. Pure: no I/O.
+that is <NA> means the attribute was absent (unmanaged); ``""`` means present but empty
+("should be empty"). Work is done per distinct cell value (:class:`Cells`); only rows
+with problems are visited one by one. Rows with an error are left out of the desired
+rows (the result is not ok anyway), so later checks do not report them twice. Pure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from reconcile.frames import ROLE_WORDS, STATUSES
 from reconcile.roster import values as V
+from reconcile.roster.cells import Cells, identity_codes
 from reconcile.roster.csvread import FILE, ROW
 from reconcile.roster.problems import Problem, did_you_mean, error, warning
+
+NAT = np.datetime64("NaT", "us")
+OBSERVER = ROLE_WORDS["observer"]
 
 
 @dataclass(frozen=True)
@@ -39,42 +42,41 @@ class _Collector:
         self.bad = np.zeros(len(raw), dtype=bool)
         self.problems: list[Problem] = []
 
-    def errors(self, mask: np.ndarray | pd.Series, column: str, code: str, message: pd.Series | str) -> None:
-        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-        self.bad[idx] = True
-        texts = message.to_numpy(dtype=object) if isinstance(message, pd.Series) else None
-        for i in idx:
-            text = texts[i] if texts is not None else message
-            self.problems.append(error(self.where(i), self.rows[i], column, code, str(text)))
-
-    def warnings(self, mask: np.ndarray | pd.Series, column: str | None, code: str, message: str) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            self.problems.append(warning(self.where(i), self.rows[i], column, code, message))
-
     def where(self, i: int | np.integer) -> str:
         return self.file if self.files is None else str(self.files[i])
 
+    def errors(
+        self,
+        mask: np.ndarray,
+        column: str,
+        code: str,
+        message: str | dict[int, str],
+        cells: Cells | None = None,
+    ) -> None:
+        """Report rows in ``mask``; a dict message is looked up by the row's value code."""
+        for i in np.flatnonzero(mask):
+            self.bad[i] = True
+            text = message if isinstance(message, str) else message[int(cells.codes[i])] if cells else ""
+            self.problems.append(error(self.where(i), str(self.rows[i]), column, code, text))
 
-def _present(raw: pd.DataFrame, name: str) -> pd.Series | None:
-    return V.strip(raw[name]) if name in raw.columns else None
+    def warnings(self, mask: np.ndarray, column: str | None, code: str, message: str) -> None:
+        for i in np.flatnonzero(mask & ~self.bad):
+            self.problems.append(warning(self.where(i), str(self.rows[i]), column, code, message))
 
 
-def _empty(series: pd.Series | None, length: int) -> np.ndarray:
-    if series is None:
-        return np.ones(length, dtype=bool)
-    return np.asarray(series.isna() | (series == ""), dtype=bool)
-
-
-def normalise(raw: pd.DataFrame, file: str, rules: Rules) -> tuple[pd.DataFrame, list[Problem]]:
-    """Check and convert ``raw`` rows; return desired rows (not yet conformed) and problems."""
+def normalise(
+    raw: pd.DataFrame, file: str, rules: Rules
+) -> tuple[pd.DataFrame, list[Problem], dict[str, np.ndarray]]:
+    """Check and convert ``raw``; return desired rows (not yet conformed), problems and
+    per-row identity codes (equal identity column values <=> equal codes, -1 = empty)."""
     n = len(raw)
     out = _Collector(raw, file)
+    cells = {name: Cells.of(raw[name]) if name in raw.columns else Cells.absent(n) for name in _COLUMNS}
     cols: dict[str, object] = {}
+    keys: dict[str, np.ndarray] = {}
 
-    course = _present(raw, "course_id")
-    section = _present(raw, "section_id")
-    no_course = _empty(course, n)
-    no_section = _empty(section, n)
+    course, section = cells["course_id"], cells["section_id"]
+    no_course, no_section = course.missing(), section.missing()
     out.errors(
         no_course & ~no_section,
         "course_id",
@@ -82,190 +84,234 @@ def normalise(raw: pd.DataFrame, file: str, rules: Rules) -> tuple[pd.DataFrame,
         "section_id without course_id: this tool needs the course too (add the course_id column value)",
     )
     out.errors(no_course & no_section, "course_id", "missing_value", "course_id is empty")
-    cols["course"] = _refs(out, course, "course_id", "sis_course_id", n)
-    cols["section"] = _refs(out, section, "section_id", "sis_section_id", n)
+    cols["course"], keys["course"] = _refs(out, course, "course_id", "sis_course_id")
+    cols["section"], keys["section"] = _refs(out, section, "section_id", "sis_section_id")
 
-    user_id = _present(raw, "user_id")
-    integration = _present(raw, "user_integration_id")
-    by_integration = ~_empty(integration, n)
-    out.errors(_empty(user_id, n) & ~by_integration, "user_id", "missing_value", "user_id is empty")
-    if rules.yaml_users:
-        sis_users = _refs(out, user_id, "user_id", None, n)
+    user_prefix = None if rules.yaml_users else "sis_user_id"
+    sis_user, integration = cells["user_id"], cells["user_integration_id"]
+    by_integration = ~integration.missing()
+    out.errors(sis_user.missing() & ~by_integration, "user_id", "missing_value", "user_id is empty")
+    sis_refs, sis_keys = _refs(out, sis_user, "user_id", user_prefix)
+    if by_integration.any():
+        # Canvas ignores user_id when user_integration_id is present (facts §12).
+        integ_refs, _ = _refs(out, integration, "user_integration_id", "sis_integration_id")
+        users = np.where(by_integration, integ_refs, sis_refs)
+        cols["user"], keys["user"] = users, pd.factorize(users, use_na_sentinel=True)[0].astype(np.int64)
     else:
-        sis_users = _refs(out, user_id, "user_id", "sis_user_id", n)
-    integ_users = _refs(out, integration, "user_integration_id", "sis_integration_id", n)
-    # Canvas ignores user_id when user_integration_id is present (facts §12).
-    cols["user"] = pd.Series(np.where(by_integration, integ_users, sis_users), index=raw.index, dtype=object)
+        cols["user"], keys["user"] = sis_refs, sis_keys
 
-    _roles(out, raw, rules, cols, n)
-    _status(out, raw, rules, cols, n)
-    _dates(out, raw, cols, n)
-    _flags(out, raw, cols, n)
+    role_types = _roles(out, cells, rules, cols, keys)
+    _status(out, cells["status"], rules, cols)
+    _dates(out, cells, cols)
+    _flags(out, cells, cols)
+    cols["associated_user"], keys["associated_user"] = _refs(
+        out, cells["associated_user_id"], "associated_user_id", user_prefix
+    )
+    _observers(out, cols, cells, role_types)
+    _ignored_columns(out, cells)
 
-    observee = _present(raw, "associated_user_id")
-    if rules.yaml_users:
-        cols["associated_user"] = _refs(out, observee, "associated_user_id", None, n)
+    keep = ~out.bad
+    everything = bool(keep.all())
+    if not everything:
+        cols = {name: _subset(value, keep) for name, value in cols.items()}
+        keys = {name: codes[keep] for name, codes in keys.items()}
+    files = raw[FILE].to_numpy(dtype=object) if FILE in raw.columns else _repeat(file, n)
+    rows = raw[ROW].to_numpy()
+    cols["origin_file"] = files if everything else files[keep]
+    # str() of Python ints is cheaper than of numpy ints, hence tolist().
+    cols["origin_row"] = np.array(list(map(str, (rows if everything else rows[keep]).tolist())), dtype=object)
+    for name in _STRINGS:
+        cols[name] = pd.arrays.StringArray(np.asarray(cols[name], dtype=object))
+    return pd.DataFrame(cols, copy=False), out.problems, keys
+
+
+def _repeat(value: object, n: int) -> np.ndarray:
+    """An object array of ``n`` references to ``value`` (np.full is slow for objects)."""
+    return np.array([value], dtype=object)[np.zeros(n, dtype=np.intp)]
+
+
+_STRINGS = (
+    "course",
+    "section",
+    "user",
+    "role",
+    "type",
+    "status",
+    "associated_user",
+    "origin_file",
+    "origin_row",
+)
+_COLUMNS = (
+    "course_id",
+    "section_id",
+    "user_id",
+    "user_integration_id",
+    "role",
+    "role_id",
+    "status",
+    "start_date",
+    "end_date",
+    "associated_user_id",
+    "limit_section_privileges",
+    "notify",
+    "root_account",
+    "temporary_enrollment_source_user_id",
+    "last_attended_at",
+)
+
+
+def _subset(value: object, keep: np.ndarray) -> object:
+    if isinstance(value, np.ndarray | pd.api.extensions.ExtensionArray):
+        return value[keep]
+    return value
+
+
+def _refs(out: _Collector, cells: Cells, column: str, prefix: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row refs (None where empty) and identity codes; malformed ids are errors.
+
+    ``prefix`` None reads YAML user spellings (integration:X, login:X, canvas:N).
+    """
+    values = cells.values
+    if prefix is None:
+        refs = np.array(V.user_refs(pd.Series(values, dtype=object)).tolist(), dtype=object)
     else:
-        cols["associated_user"] = _refs(out, observee, "associated_user_id", "sis_user_id", n)
-    _observers(out, cols, n)
-    _ignored_columns(out, raw, n)
+        head = prefix + ":"
+        refs = np.array([head + v for v in values], dtype=object)
+    faults: dict[int, str] = {}
+    # Only values that are empty, contain a colon or an unprintable character need a closer
+    # look; one pass over all of them joined finds out whether there are any.
+    joined = "".join(values)
+    clean = ":" not in joined and joined.isprintable() and not (values == "").any()
+    for i in [] if clean else [i for i, v in enumerate(values) if not v or ":" in v or not v.isprintable()]:
+        text = values[i]
+        if not text:
+            refs[i] = None
+        elif not text.isprintable():
+            faults[i] = "malformed id: contains a control or invisible character"
+        elif text.lower().startswith("canvas:"):
+            digits = text[7:]
+            if digits.isascii() and digits.isdigit() and len(digits) <= 19:
+                refs[i] = digits
+            else:
+                faults[i] = "malformed id: canvas: must be followed by a numeric Canvas id"
+    if faults:
+        bad = np.zeros(len(values), dtype=bool)
+        bad[list(faults)] = True
+        out.errors(cells.rows_where(bad), column, "malformed_id", faults, cells)
+    return cells.take(refs, None), identity_codes(cells, refs)
 
-    cols["origin_file"] = raw[FILE] if FILE in raw.columns else pd.Series(file, index=raw.index, dtype=object)
-    cols["origin_row"] = raw[ROW]
-    frame = pd.DataFrame(cols, index=raw.index)
-    return frame[~out.bad].reset_index(drop=True), out.problems
 
-
-def _refs(out: _Collector, cells: pd.Series | None, column: str, sis: str | None, n: int) -> pd.Series:
-    """Id cells -> refs; empty -> None; malformed -> error. ``sis`` None = YAML user spelling."""
-    if cells is None:
-        return pd.Series([None] * n, dtype=object)
-    nonempty = cells.where(cells != "", None)
-    fault = V.per_unique(nonempty, V.id_faults)
-    bad = fault.notna() & (fault != "")
-    if bad.any():
-        out.errors(bad, column, "malformed_id", fault.where(bad, "").map(lambda f: f"malformed id: {f}"))
-    if sis is None:
-        return V.per_unique(nonempty, V.user_refs)
-    return V.per_unique(nonempty, lambda u: V.to_ref(u, sis))
-
-
-def _roles(out: _Collector, raw: pd.DataFrame, rules: Rules, cols: dict[str, object], n: int) -> None:
-    role = _present(raw, "role")
-    role_id = _present(raw, "role_id")
-    no_role = _empty(role, n)
-    no_role_id = _empty(role_id, n)
+def _roles(
+    out: _Collector,
+    cells: dict[str, Cells],
+    rules: Rules,
+    cols: dict[str, object],
+    keys: dict[str, np.ndarray],
+) -> np.ndarray:
+    """Fill role, type and role_id; return the base type of each distinct role value."""
+    role, role_id = cells["role"], cells["role_id"]
+    no_role, no_role_id = role.missing(), role_id.missing()
     out.errors(no_role & no_role_id, "role", "missing_value", "role is empty (give role or role_id)")
     lookup = V.role_lookup(rules.custom_roles)
-    if role is not None:
-        found = V.per_unique(role.where(role != "", None), lambda u: u.map(lookup))
-        unknown = found.isna() & ~pd.Series(no_role, index=raw.index)
-        if unknown.any():
-            choices = [*ROLE_WORDS, *rules.custom_roles]
-            message = role.where(unknown, "").map(
-                lambda r: (
-                    f'unknown role "{r}"{did_you_mean(r, choices)}'
-                    + (
-                        ""
-                        if did_you_mean(r, choices)
-                        else "; declare custom roles in the config (roster.custom_roles)"
-                    )
-                )
+    found = [lookup(v) if v else None for v in role.values]
+    names = np.array([f[0] if f else None for f in found], dtype=object)
+    types = np.array([f[1] if f else None for f in found], dtype=object)
+    unknown = np.array([bool(v) and f is None for v, f in zip(role.values, found, strict=True)], dtype=bool)
+    if unknown.any():
+        choices = [*ROLE_WORDS, *rules.custom_roles]
+        messages = {}
+        for i in np.flatnonzero(unknown):
+            value = role.values[i]
+            hint = (
+                did_you_mean(value, choices) or "; declare custom roles in the config (roster.custom_roles)"
             )
-            out.errors(unknown, "role", "unknown_role", message)
-        cols["role"] = found.map(lambda t: t[0] if t else None)
-        cols["type"] = found.map(lambda t: t[1] if t else None)
-    else:
-        cols["role"] = pd.Series([None] * n, dtype=object)
-        cols["type"] = pd.Series([None] * n, dtype=object)
-    if role_id is not None:
-        numeric = role_id.str.fullmatch(r"\d{1,19}").fillna(False).astype(bool)
-        out.errors(
-            ~numeric & ~no_role_id, "role_id", "malformed_id", "role_id must be a numeric Canvas role id"
-        )
-        cols["role_id"] = role_id.where(numeric, None)
-    else:
-        cols["role_id"] = pd.Series([None] * n, dtype=object)
+            messages[int(i)] = f'unknown role "{value}"{hint}'
+        out.errors(role.rows_where(unknown), "role", "unknown_role", messages, role)
+    cols["role"] = role.take(names, None)
+    cols["type"] = role.take(types, None)
+    ids = [int(v) if v.isascii() and v.isdigit() and len(v) <= 18 else None for v in role_id.values]
+    bad_id = np.array([bool(v) and i is None for v, i in zip(role_id.values, ids, strict=True)], dtype=bool)
+    out.errors(
+        role_id.rows_where(bad_id), "role_id", "malformed_id", "role_id must be a numeric Canvas role id"
+    )
+    id_values = role_id.take(np.array([-1 if i is None else i for i in ids], dtype=np.int64), -1)
+    cols["role_id"] = pd.arrays.IntegerArray(np.maximum(id_values, 0), id_values < 0)
+    name_codes = pd.factorize(np.array([x or "" for x in names], dtype=object))[0]
+    keys["role"] = role.take(name_codes.astype(np.int64), -1) * (1 << 20) + (id_values % (1 << 20))
+    return types
 
 
-def _status(out: _Collector, raw: pd.DataFrame, rules: Rules, cols: dict[str, object], n: int) -> None:
-    status = _present(raw, "status")
-    empty = _empty(status, n)
+def _status(out: _Collector, status: Cells, rules: Rules, cols: dict[str, object]) -> None:
+    empty = status.missing()
     if rules.default_status is None:
         out.errors(empty, "status", "missing_value", "status is empty")
-    if status is None:
-        cols["status"] = pd.Series([rules.default_status] * n, dtype=object)
-        return
-    parsed = V.per_unique(status.where(status != "", None), V.statuses)
-    unknown = parsed.isna() & ~pd.Series(empty, index=raw.index)
+    lowered = [v.lower() for v in status.values]
+    parsed = np.array([v if v in STATUSES else None for v in lowered], dtype=object)
+    unknown = np.array(
+        [bool(v) and p is None for v, p in zip(status.values, parsed, strict=True)], dtype=bool
+    )
     if unknown.any():
-        out.errors(
-            unknown,
-            "status",
-            "unknown_status",
-            status.where(unknown, "").map(lambda s: f'unknown status "{s}"{did_you_mean(s, STATUSES)}'),
-        )
-    cols["status"] = parsed.where(~pd.Series(empty, index=raw.index), rules.default_status)
+        messages = {
+            int(i): f'unknown status "{status.values[i]}"{did_you_mean(status.values[i], STATUSES)}'
+            for i in np.flatnonzero(unknown)
+        }
+        out.errors(status.rows_where(unknown), "status", "unknown_status", messages, status)
+    empty_values = status.empty_values
+    parsed[empty_values] = rules.default_status
+    cols["status"] = status.take(parsed, rules.default_status)
 
 
-def _date_column(out: _Collector, cells: pd.Series | None, column: str, n: int) -> pd.Series:
-    if cells is None:
-        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-    parsed = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[us, UTC]")
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-    if len(uniques):
-        stamps, fault = V.dates(pd.Series(uniques, dtype=object))
-        stamp_values = stamps.astype("datetime64[us, UTC]").array
-        take = np.where(codes < 0, 0, codes)
-        parsed = pd.Series(stamp_values.take(take), index=cells.index).where(codes >= 0, pd.NaT)
-        fault_cells = pd.Series(fault.to_numpy(dtype=object)[take], index=cells.index).where(codes >= 0, "")
-        bad = fault_cells != ""
-        if bad.any():
-            out.errors(bad, column, "bad_date", fault_cells)
-    return parsed
+def _date_cells(out: _Collector, cells: Cells, column: str) -> np.ndarray:
+    if not len(cells.values):
+        return np.full(len(cells), NAT)
+    stamps, fault = V.dates(pd.Series(cells.values, dtype=object))
+    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    bad = (fault != "").to_numpy()
+    if bad.any():
+        messages = {int(i): str(fault.iat[i]) for i in np.flatnonzero(bad)}
+        out.errors(cells.rows_where(bad), column, "bad_date", messages, cells)
+    return cells.take(naive, NAT)
 
 
-def _dates(out: _Collector, raw: pd.DataFrame, cols: dict[str, object], n: int) -> None:
-    start = _present(raw, "start_date")
-    end = _present(raw, "end_date")
-    cols["start_at"] = start_at = _date_column(out, start, "start_date", n)
-    cols["end_at"] = end_at = _date_column(out, end, "end_date", n)
-    present = ~(_empty_na(start, n) & _empty_na(end, n))
-    cols["dates_managed"] = present
-    start_set = start_at.notna().to_numpy()
-    end_set = end_at.notna().to_numpy()
+def _dates(out: _Collector, cells: dict[str, Cells], cols: dict[str, object]) -> None:
+    start, end, last = cells["start_date"], cells["end_date"], cells["last_attended_at"]
+    cols["start_at"] = start_at = _date_cells(out, start, "start_date")
+    cols["end_at"] = end_at = _date_cells(out, end, "end_date")
+    cols["dates_managed"] = ~(start.absent_rows() & end.absent_rows())
+    start_set, end_set = ~np.isnat(start_at), ~np.isnat(end_at)
     message = "only one of start_date/end_date is set: Canvas applies enrollment dates only when both are"
-    out.warnings(start_set & ~end_set & ~out.bad, "end_date", "half_dates", message)
-    out.warnings(end_set & ~start_set & ~out.bad, "start_date", "half_dates", message)
-    backwards = (start_at > end_at).fillna(False).to_numpy(dtype=bool)
-    out.errors(backwards, "end_date", "end_before_start", "end_date is before start_date")
-    last = _present(raw, "last_attended_at")
-    cols["last_attended_at"] = _date_column(out, last, "last_attended_at", n)
-    cols["last_attended_managed"] = ~_empty_na(last, n)
+    out.warnings(start_set & ~end_set, "end_date", "half_dates", message)
+    out.warnings(end_set & ~start_set, "start_date", "half_dates", message)
+    out.errors(
+        start_set & end_set & (start_at > end_at),
+        "end_date",
+        "end_before_start",
+        "end_date is before start_date",
+    )
+    cols["last_attended_at"] = _date_cells(out, last, "last_attended_at")
+    cols["last_attended_managed"] = ~last.absent_rows()
 
 
-def _empty_na(series: pd.Series | None, n: int) -> np.ndarray:
-    """True where the attribute is absent (column missing, or <NA> in a YAML row)."""
-    if series is None:
-        return np.ones(n, dtype=bool)
-    return np.asarray(series.isna(), dtype=bool)
-
-
-def _flags(out: _Collector, raw: pd.DataFrame, cols: dict[str, object], n: int) -> None:
-    for column, target, empty in (
-        ("limit_section_privileges", "limit_section_privileges", False),
-        ("notify", "notify", None),
-    ):
-        cells = _present(raw, column)
-        if cells is None:
-            cols[target] = pd.Series([None] * n, dtype=object)
-            continue
-        parsed = V.per_unique(cells, partial(_bool_values, empty=empty))
-        bad = V.per_unique(cells, _bool_faults).fillna(False).astype(bool)
+def _flags(out: _Collector, cells: dict[str, Cells], cols: dict[str, object]) -> None:
+    for column, empty in (("limit_section_privileges", False), ("notify", None)):
+        flag = cells[column]
+        lowered = [v.lower() for v in flag.values]
+        parsed = [empty if v == "" else V.BOOLEANS.get(v) for v in lowered]
+        bad = np.array([v != "" and v not in V.BOOLEANS for v in lowered], dtype=bool)
         if bad.any():
-            out.errors(
-                bad, column, "bad_boolean", cells.where(bad, "").map(lambda v: f"not true or false: {v!r}")
-            )
-        cols[target] = parsed.where(~bad, None)
-    limit = _present(raw, "limit_section_privileges")
-    cols["limit_managed"] = ~_empty_na(limit, n)
+            messages = {int(i): f"not true or false: {flag.values[i]!r}" for i in np.flatnonzero(bad)}
+            out.errors(flag.rows_where(bad), column, "bad_boolean", messages, flag)
+        known = np.array([p is not None for p in parsed], dtype=bool)
+        values = np.array([bool(p) for p in parsed], dtype=bool)
+        cols[column] = pd.arrays.BooleanArray(flag.take(values, False), ~flag.take(known, False))
+    cols["limit_managed"] = ~cells["limit_section_privileges"].absent_rows()
 
 
-def _bool_values(uniques: pd.Series, *, empty: bool | None) -> pd.Series:
-    return V.booleans(uniques, empty=empty)[0]
-
-
-def _bool_faults(uniques: pd.Series) -> pd.Series:
-    return V.booleans(uniques, empty=None)[1]
-
-
-def _observers(out: _Collector, cols: dict[str, object], n: int) -> None:
-    base = cols["type"]
-    observee = cols["associated_user"]
-    assert isinstance(base, pd.Series) and isinstance(observee, pd.Series)
-    is_observer = (base == "ObserverEnrollment").fillna(False).to_numpy(dtype=bool)
-    known = base.notna().to_numpy(dtype=bool)
-    has = observee.notna().to_numpy(dtype=bool)
+def _observers(out: _Collector, cols: dict[str, object], cells: dict[str, Cells], types: np.ndarray) -> None:
+    role = cells["role"]
+    is_observer = role.rows_where(types == OBSERVER)
+    known = role.rows_where(np.array([t is not None for t in types], dtype=bool))
+    has = ~cells["associated_user_id"].missing()
     out.errors(
         has & known & ~is_observer,
         "associated_user_id",
@@ -273,40 +319,34 @@ def _observers(out: _Collector, cols: dict[str, object], n: int) -> None:
         "associated_user_id is set but the role is not an observer (Canvas refuses this)",
     )
     out.warnings(
-        is_observer & ~has & ~out.bad,
+        is_observer & ~has,
         "associated_user_id",
         "observer_without_observee",
         "observer without associated_user_id: Canvas accepts it, but the observer will see no student",
     )
-    user = cols["user"]
-    assert isinstance(user, pd.Series)
+    observee, user = cols["associated_user"], cols["user"]
+    assert isinstance(observee, np.ndarray) and isinstance(user, np.ndarray)
+    self_observing = np.zeros(len(has), dtype=bool)
+    for i in np.flatnonzero(has):
+        self_observing[i] = observee[i] == user[i]
+    out.errors(self_observing, "associated_user_id", "observes_self", "an observer cannot observe themself")
+
+
+def _ignored_columns(out: _Collector, cells: dict[str, Cells]) -> None:
     out.errors(
-        has & (observee == user).fillna(False).to_numpy(dtype=bool),
-        "associated_user_id",
-        "observes_self",
-        "an observer cannot observe themself",
+        ~cells["temporary_enrollment_source_user_id"].missing(),
+        "temporary_enrollment_source_user_id",
+        "unsupported",
+        "temporary enrollments are never managed by this tool; leave this column empty",
     )
-
-
-def _ignored_columns(out: _Collector, raw: pd.DataFrame, n: int) -> None:
-    temporary = _present(raw, "temporary_enrollment_source_user_id")
-    if temporary is not None:
-        out.errors(
-            ~_empty(temporary, n),
-            "temporary_enrollment_source_user_id",
-            "unsupported",
-            "temporary enrollments are never managed by this tool; leave this column empty",
-        )
-    root = _present(raw, "root_account")
-    if root is not None:
-        used = np.flatnonzero(~_empty(root, n))
-        if len(used):
-            out.problems.append(
-                warning(
-                    out.where(used[0]),
-                    out.rows[used[0]],
-                    "root_account",
-                    "ignored",
-                    f"root_account is ignored ({len(used)} rows set it): the tool works in the token's root account",
-                )
+    used = np.flatnonzero(~cells["root_account"].missing())
+    if len(used):
+        out.problems.append(
+            warning(
+                out.where(used[0]),
+                str(out.rows[used[0]]),
+                "root_account",
+                "ignored",
+                f"root_account is ignored ({len(used)} rows set it): the tool works in the token's root account",
             )
+        )

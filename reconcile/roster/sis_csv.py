@@ -89,6 +89,8 @@ def read_sis_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Prob
     problems += header_problems
     if any(p.code in {"missing_column", "duplicate_column"} for p in problems):
         return None, problems
-    frame = table.frame[[*mapping, ROW]]
-    frame.columns = [*mapping.values(), ROW]
+    frame = table.frame
+    # Renamed in place (no copy of a million rows); unknown columns stay under their own
+    # names, which the normaliser never reads.
+    frame.columns = [mapping.get(name, f"unknown:{name}") if name != ROW else ROW for name in frame.columns]
     return frame, problems
