@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 import time
+import traceback
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ class Stats:
             self.statuses: Counter[int] = Counter()
             self.reads = self.writes = self.throttled = 0
             self.faults: Counter[str] = Counter()
+            self.internal_errors: list[str] = []
 
     def record(self, key: str, write: bool, status: int) -> None:
         with self._lock:
@@ -59,6 +61,12 @@ class Stats:
             else:
                 self.faults[what] += 1
 
+    def internal_error(self, trace: str) -> int:
+        """Remember a handler crash; return its error report id."""
+        with self._lock:
+            self.internal_errors.append(trace)
+            return len(self.internal_errors)
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -68,6 +76,7 @@ class Stats:
                 "writes": self.writes,
                 "total": self.reads + self.writes,
                 "throttled": self.throttled,
+                "internal_errors": list(self.internal_errors),
                 "faults": {
                     "errors": self.faults["errors"],
                     "drops": self.faults["drops"],
@@ -146,7 +155,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            self.close_connection = True
+            self._send_json(400, errors.bad_request_generic().body, {})
+            return
         body = self.rfile.read(length) if length else b""
         if split.path.startswith("/__sim/"):
             status, payload = introspect.handle(self.sim, method, split.path, body)
@@ -250,6 +264,12 @@ class Handler(BaseHTTPRequestHandler):
                 response: Response = route.handler(request)
         except errors.ApiError as exc:
             return exc.status, exc.body, dict(exc.headers), 0, route.write, route.stat_key
+        except Exception:
+            # A simulator bug: answer as Canvas does for an unhandled exception, and keep
+            # the traceback for /__sim/stats so the test that hit it can show it.
+            report_id = sim.stats_counter.internal_error(traceback.format_exc())
+            body = {**errors.generic(500, "internal_server_error").body, "error_report_id": report_id}
+            return 500, body, {}, 0, route.write, route.stat_key
         return response.status, response.body, response.headers, response.items, route.write, route.stat_key
 
 
@@ -265,6 +285,10 @@ class SimServer(ThreadingHTTPServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection-level failure (client went away mid-answer): not worth printing,
+        and library code never prints."""
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:

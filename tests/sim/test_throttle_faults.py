@@ -163,3 +163,20 @@ def test_lost_response_applies_the_write_but_never_answers(api: Api) -> None:
     api.university.simulator.set_faults(lost_response_rate=0.0)
     # the retry a client would make: the effect already holds
     assert api.delete("/api/v1/courses/101/enrollments/1005", params={"task": "delete"}).status_code == 404
+
+
+def test_a_handler_crash_is_a_canvas_500_with_a_report_id(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconcile.sim import api_state
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(api_state, "may_manage", boom)
+    response = api.delete("/api/v1/courses/101/enrollments/1005")
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [{"message": "An error occurred.", "error_code": "internal_server_error"}],
+        "error_report_id": 1,
+    }
+    (trace,) = api.university.simulator.stats()["internal_errors"]
+    assert "simulated bug" in trace
