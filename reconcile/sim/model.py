@@ -64,7 +64,8 @@ def parse_time(value: Any) -> dt.datetime | None:
     if not text:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(text.replace(" UTC", "Z"))
+        # Python 3.10's fromisoformat does not take a "Z" suffix.
+        parsed = dt.datetime.fromisoformat(re.sub(r"(?:Z| UTC)$", "+00:00", text))
     except ValueError:
         try:
             parsed = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
