@@ -157,6 +157,8 @@ def enroll_user(
     limit = False if "limit_privileges_to_course_section" not in params else value_to_boolean(limit_raw)
     associated = _associated_user(store, params.get("associated_user_id"))
     temp_source = _associated_user(store, params.get("temporary_enrollment_source_user_id"))
+    pairing_raw = str(params.get("temporary_enrollment_pairing_id") or "").strip()
+    pairing = int(pairing_raw) if pairing_raw.isdigit() else None
     self_enrolled = value_to_boolean(params["self_enrolled"]) if "self_enrolled" in params else None
     start_at, end_at = parse_time(params.get("start_at")), parse_time(params.get("end_at"))
     state = default_state(store, course, user, etype, requested, temporary=temp_source is not None)
@@ -193,6 +195,7 @@ def enroll_user(
     e.limit_privileges_to_course_section = bool(limit)
     e.associated_user_id = associated
     e.temporary_enrollment_source_user_id = temp_source
+    e.temporary_enrollment_pairing_id = pairing
     e.role_id = role.id
     e.self_enrolled = self_enrolled
     e.start_at, e.end_at = start_at, end_at
@@ -213,6 +216,7 @@ def _snapshot(e: Enrollment) -> tuple[Any, ...]:
         e.limit_privileges_to_course_section,
         e.associated_user_id,
         e.temporary_enrollment_source_user_id,
+        e.temporary_enrollment_pairing_id,
         e.role_id,
         e.self_enrolled,
         e.start_at,

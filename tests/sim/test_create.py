@@ -339,9 +339,16 @@ class TestSelfEnrollment:
 
 
 def test_temporary_enrollment_of_a_registered_user_defaults_to_active(api: Api) -> None:
-    body = api.enroll(102, user_id=6, type="TeacherEnrollment", temporary_enrollment_source_user_id=3).json()
+    body = api.enroll(
+        102,
+        user_id=6,
+        type="TeacherEnrollment",
+        temporary_enrollment_source_user_id=3,
+        temporary_enrollment_pairing_id=7,
+    ).json()
     assert body["enrollment_state"] == "active"
-    assert body["temporary_enrollment_source_user_id"] == 3
+    assert (body["temporary_enrollment_source_user_id"], body["temporary_enrollment_pairing_id"]) == (3, 7)
+    assert api.get("/api/v1/users/3/temporary_enrollment_status").json()["is_provider"] is True
 
 
 def test_creation_pending_user_already_in_the_course_can_be_enrolled() -> None:

@@ -158,3 +158,18 @@ def test_stopped_simulator_stops_answering_kept_alive_connections() -> None:
         assert session.get(f"{url}/__sim/stats", timeout=5).status_code == 200
     with pytest.raises(requests.ConnectionError):
         session.get(f"{url}/__sim/stats", timeout=5)
+
+
+def test_unauthorized_status_can_be_the_older_401() -> None:
+    simulator = Simulator.from_seed(SEED, unauthorized_status=401)
+    with simulator.serve() as url:
+        response = requests.get(
+            f"{url}/api/v1/courses/102/enrollments",
+            headers={"Authorization": "Bearer demo-student-token"},
+            timeout=5,
+        )
+    assert response.status_code == 401
+    assert response.json() == {
+        "status": "unauthorized",
+        "errors": [{"message": "user not authorized to perform that action"}],
+    }

@@ -78,6 +78,14 @@ class TestAcceptReject:
         assert me.post("/api/v1/courses/101/enrollments/1014/accept").json() == {"success": True}
         assert api.row(1014)["workflow_state"] == "active"
 
+    def test_deleted_rows_are_404(self, api: Api) -> None:
+        api.university.simulator.store.enrollments[1014].workflow_state = "deleted"
+        me = api.as_(api.university.student_token)
+        for action in ("accept", "reject"):
+            response = me.post(f"/api/v1/courses/101/enrollments/1014/{action}")
+            assert response.status_code == 404
+            assert response.json() == NOT_FOUND
+
     def test_only_the_enrollments_own_user(self, api: Api) -> None:
         assert api.post("/api/v1/courses/101/enrollments/1014/accept").status_code == 403
         assert (
