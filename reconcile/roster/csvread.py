@@ -195,7 +195,7 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
     holds (fields - 1) commas per record: pandas refuses rows with too many fields, and a
     short row could only hide behind a long one. Returns None when any doubt remains.
     """
-    if b'"' in data or b"\n\n" in data or b"\n\r\n" in data:
+    if b'"' in data:
         return None
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone CR ends lines for pandas
         return None
@@ -213,6 +213,9 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
         return None
     width = len(frame.columns)
     if data.count(b",") != (width - 1) * (len(frame) + 1):
+        return None
+    # One line per record (header included) means no blank lines were skipped.
+    if data.count(b"\n") + (not data.endswith(b"\n")) != len(frame) + 1:
         return None
     first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     header = tuple(name.strip() for name in first.split(","))

@@ -223,8 +223,13 @@ def read_oneroster(
     out["associated_user_id"] = ""
     rejected |= (out["role"] == "").to_numpy() | (out["status"] == "").to_numpy()
     out, uid = out[~rejected].reset_index(drop=True), uid[~rejected].reset_index(drop=True)
-    observers = _observers(files, settings, out, uid, problems)
-    frame = pd.concat([out, observers], ignore_index=True) if observers is not None else out
+    observers, replaced = _observers(files, settings, out, uid, problems)
+    out = out.drop(index=replaced)
+    frame = (
+        pd.concat([out, observers], ignore_index=True)
+        if observers is not None
+        else out.reset_index(drop=True)
+    )
     return frame, problems, is_delta
 
 
@@ -395,10 +400,11 @@ def _user_roles(files: _Files) -> dict[str, str]:
 
 def _observers(
     files: _Files, settings: OneRosterSettings, rows: pd.DataFrame, uid: pd.Series, problems: list[Problem]
-) -> pd.DataFrame | None:
+) -> tuple[pd.DataFrame | None, list[object]]:
+    """Observer rows from agent links, and the index of direct guardian rows they replace."""
     users = files.get("users.csv")
     if users is None or "agentSourcedIds" not in users.columns:
-        return None
+        return None, []
     user_file = files.label("users.csv")
     known = set(users["sourcedId"].str.strip())
     roles = _user_roles(files)
@@ -424,7 +430,7 @@ def _observers(
             elif settings.role_map.get(roles.get(sid, "")) == OBSERVER:
                 links.setdefault(agent, []).append((sid, row_of[sid]))
     if not links:
-        return None
+        return None, []
     prefix = {"sis": "sis:", "integration": "integration:", "login": "login:"}[settings.user_id_kind]
     ids = dict(zip(uid, rows["user_id"], strict=True))
     if settings.user_id_from != "sourcedId" and settings.user_id_from in users.columns:
@@ -433,14 +439,37 @@ def _observers(
                 users["sourcedId"].str.strip(), prefix + users[settings.user_id_from].str.strip(), strict=True
             )
         )
+    extra: list[dict[str, object]] = []
+    made: set[tuple[object, ...]] = set()
+    # A guardian enrolled in a class directly observes their linked students in that class.
+    observes: dict[str, list[str]] = {}
+    for student, pairs in links.items():
+        for observer, _ in pairs:
+            observes.setdefault(observer, []).append(student)
+    enrolled = set(zip(uid, rows["course_id"], rows["section_id"], strict=True))
+    direct = np.flatnonzero((rows["role"] == OBSERVER).to_numpy())
+    replaced = []
+    for i in direct:
+        row = rows.iloc[i].to_dict()
+        targets = [
+            s
+            for s in dict.fromkeys(observes.get(uid.iat[i], []))
+            if (s, row["course_id"], row["section_id"]) in enrolled
+        ]
+        if targets:
+            replaced.append(rows.index[i])
+        for student in targets:
+            made.add((row["course_id"], row["section_id"], uid.iat[i], student))
+            extra.append({**row, "associated_user_id": ids.get(student, prefix + student)})
     students = rows[(rows["role"] == STUDENT).to_numpy()]
     student_uids = uid[(rows["role"] == STUDENT).to_numpy()]
-    extra = []
     for (_, row), student in zip(students.iterrows(), student_uids, strict=True):
         first_link: dict[str, str] = {}
         for observer, line in links.get(student, []):
             first_link.setdefault(observer, line)
         for observer, line in first_link.items():
+            if (row["course_id"], row["section_id"], observer, student) in made:
+                continue
             extra.append(
                 {
                     **row.to_dict(),
@@ -451,4 +480,4 @@ def _observers(
                     FILE: user_file,
                 }
             )
-    return pd.DataFrame(extra) if extra else None
+    return (pd.DataFrame(extra) if extra else None), replaced

@@ -147,3 +147,18 @@ def test_renamed_required_column(tmp_path: Path) -> None:
     (problem,) = result.errors
     assert (problem.row, problem.column, problem.code) == ("1", "userSourcedId", "missing_column")
     assert 'did you mean the column "userSourceId"' in problem.message
+
+
+def test_guardian_enrolled_directly_observes_linked_students_in_that_class(tmp_path: Path) -> None:
+    enrollments = ENROLLMENTS + "e5,,,CLS-1,NU,u-p1,parent,false,,\ne6,,,CLS-2,NU,u-p1,parent,false,,\n"
+    result = load(_folder(tmp_path / "or", **{"enrollments.csv": enrollments}))
+    observers = result.desired[result.desired["role"] == "ObserverEnrollment"]
+    got = sorted(
+        zip(
+            observers["course"], observers["associated_user"].fillna(""), observers["origin_row"], strict=True
+        )
+    )
+    # CLS-1: the direct enrollment (row 6) links to u-s1 and replaces the derived one;
+    # CLS-2: u-s1 is not enrolled there, so the guardian observes nobody (a warning).
+    assert got == [("sis_course_id:CLS-1", "sis_user_id:u-s1", "6"), ("sis_course_id:CLS-2", "", "7")]
+    assert [(p.row, p.code) for p in result.problems] == [("7", "observer_without_observee")]
