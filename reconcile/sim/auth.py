@@ -62,7 +62,8 @@ def authenticate(store: Store, token: str | None) -> Caller:
     if token is None:
         raise errors.unauthenticated()
     found = store.tokens.get(token)
-    if found is None or found.user_id not in store.users:
+    user = store.users.get(found.user_id) if found is not None else None
+    if found is None or user is None or user.workflow_state == "deleted":
         raise errors.invalid_token()
     return Caller.from_token(found)
 

@@ -49,3 +49,35 @@ def test_bad_token_gets_canvas_401(university: University) -> None:
     assert response.status_code == 401
     assert response.json() == {"errors": [{"message": "Invalid access token."}]}
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="canvas-lms"'
+
+
+def test_token_of_a_deleted_user_is_invalid(university: University) -> None:
+    from reconcile.sim.model import Token
+
+    university.simulator.store.add_token(Token(token="gone-token", user_id=41))
+    response = requests.get(
+        f"{university.url}/api/v1/users/self/enrollments",
+        headers={"Authorization": "Bearer gone-token"},
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.json() == {"errors": [{"message": "Invalid access token."}]}
+
+
+def test_access_token_parameter_and_form_body_authenticate(university: University) -> None:
+    listed = requests.get(
+        f"{university.url}/api/v1/courses/101/enrollments",
+        params={"access_token": university.token},
+        timeout=10,
+    )
+    assert listed.status_code == 200
+    posted = requests.post(
+        f"{university.url}/api/v1/courses/102/enrollments",
+        data={
+            "access_token": university.token,
+            "enrollment[user_id]": "26",
+            "enrollment[course_section_id]": "203",
+        },
+        timeout=10,
+    )
+    assert posted.status_code == 200 and posted.json()["user_id"] == 26
