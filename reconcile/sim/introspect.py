@@ -1,7 +1,11 @@
 """Test-only endpoints under ``/__sim/``: no token, never throttled or faulted.
 
 - ``GET /__sim/enrollments``: every row, raw, deleted included.
-- ``GET /__sim/stats``: request counts per route, reads/writes, throttled, faults.
+- ``GET /__sim/stats``: ``requests`` (count per ``METHOD /api/v1/.../:id/...`` pattern),
+  ``statuses``, ``reads``, ``writes``, ``total`` (requests that reached the API: not
+  throttled, not failed or dropped by a fault; lost responses are counted, they ran),
+  ``throttled``, ``faults`` (errors, drops, lost_responses, delayed) and
+  ``internal_errors`` (tracebacks of simulator bugs; should stay empty).
 - ``POST /__sim/reset``: back to the seed, stats and buckets zeroed.
 - ``GET|PUT /__sim/faults``: read or change the fault and throttle knobs (JSON body).
 """
