@@ -119,7 +119,9 @@ class Handler(BaseHTTPRequestHandler):
     # would add ~40 ms to every keep-alive answer.
     disable_nagle_algorithm = True
     server_version = "CanvasSim/1.0"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silence per-request logging: the library never prints."""

@@ -98,6 +98,8 @@ class Simulator:
         unauthorized_status: int = 403,
     ) -> Simulator:
         """A simulator holding the seed at ``source`` (YAML/JSON path or dict); SeedError if invalid."""
+        if throttle_status not in (403, 429):
+            raise ValueError("throttle_status must be 403 or 429")
         doc = read_seed(source)
         if isinstance(source, dict):
             doc = copy.deepcopy(doc)
