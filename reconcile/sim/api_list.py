@@ -106,7 +106,7 @@ def _list_in_course(req: Request, course_id: int, section_id: int | None, path: 
         raise req.deny()
     if section_id is not None:
         filters.append(lambda e: e.course_section_id == section_id)
-    filters += _common_filters(req, rights, course_scoped=True)
+    filters += _common_filters(req, rights)
     return _page(req, rows, filters, rights, path)
 
 
@@ -125,7 +125,7 @@ def list_user(req: Request) -> Response:
     filters = _user_state_filters(req, user.id, states)
     filters += _term_filter(req)
     rights = ADMIN_RIGHTS if req.caller.admin else CourseRights()
-    filters += _common_filters(req, rights, course_scoped=False)
+    filters += _common_filters(req, rights)
     rows = store.user_index.get(user.id, [])
     return _page(
         req, rows, filters, rights, f"users/{req.raw_path_params['user_id']}", per_course_rights=True
@@ -178,7 +178,7 @@ def _term_filter(req: Request) -> list[Filter]:
     return [lambda e: courses[e.course_id].enrollment_term_id == term.id]
 
 
-def _common_filters(req: Request, rights: CourseRights, *, course_scoped: bool) -> list[Filter]:
+def _common_filters(req: Request, rights: CourseRights) -> list[Filter]:
     """type[]/role[]/role_id, grading_period_id and the SIS filters (facts §1.1)."""
     store, params = req.store, req.params
     filters: list[Filter] = []
