@@ -37,14 +37,16 @@ def destroy(req: Request) -> Response:
         raise req.deny()
     task = req.params.get("task")
     now = store.now()
+    before = e.workflow_state
     if task == "delete":
         e.workflow_state = "deleted"
     elif task in ("inactivate", "deactivate"):
         e.workflow_state = "inactive"
     else:
         e.workflow_state = "completed"
-        e.completed_at = now
-    e.updated_at = now
+        e.completed_at = now  # refreshed even when already completed, so the row is saved
+    if e.workflow_state != before or e.workflow_state == "completed":
+        e.updated_at = now
     return _render(req, course, e)
 
 

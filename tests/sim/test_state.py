@@ -176,3 +176,13 @@ class TestAccountShow:
         me = api.as_(api.university.student_token)
         assert me.get("/api/v1/accounts/1/enrollments/1014").status_code == 200
         assert me.get("/api/v1/accounts/1/enrollments/1004").status_code == 403
+
+
+def test_inactivating_an_inactive_row_is_a_no_op_save(api: Api) -> None:
+    before = api.row(1013)["updated_at"]
+    assert (
+        api.delete("/api/v1/courses/101/enrollments/1013", params={"task": "inactivate"}).status_code == 200
+    )
+    assert api.row(1013)["updated_at"] == before
+    api.delete("/api/v1/courses/101/enrollments/1015")  # concluding again refreshes completed_at
+    assert api.row(1015)["updated_at"] != "2026-01-05T12:00:00Z"
