@@ -127,6 +127,7 @@ class TestLastAttended:
         assert response.status_code == 200
         assert response.json() == {"date": "2026-10-14T10:30:00Z"}
         assert api.row(1004)["last_attended_at"] == "2026-10-14T10:30:00Z"
+        assert api.row(1004)["updated_at"] == "2026-01-05T12:00:00Z"  # update_all: not touched
         assert api.row(1116)["last_attended_at"] is None  # other course untouched
 
     def test_bad_date(self, api: Api) -> None:
