@@ -23,6 +23,7 @@ class Cells:
     codes: np.ndarray
     values: np.ndarray  # object array of str
     stripped: bool = False  # stripping whitespace changed some value (so values may repeat)
+    per_row: bool = False  # values are the rows themselves (codes = arange): no factorize
 
     @classmethod
     def of(cls, column: pd.Series | np.ndarray) -> Cells:
@@ -30,9 +31,20 @@ class Cells:
         array = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
         codes, uniques = pd.factorize(array, use_na_sentinel=True)
         # str.strip returns the very same object when there is nothing to strip.
-        stripped = [str(u).strip() for u in uniques]
+        stripped = [u.strip() for u in uniques]
         changed = any(map(operator.is_not, stripped, uniques))
         return cls(codes.astype(np.intp, copy=False), np.array(stripped, dtype=object), changed)
+
+    @classmethod
+    def rows(cls, column: pd.Series) -> Cells:
+        """Like :meth:`of` for a column whose values are nearly all distinct (user ids):
+        factorizing would cost more than it saves, so every row is its own value."""
+        array = column.to_numpy(dtype=object)
+        if pd.isna(array).any():
+            return cls.of(column)
+        stripped = [u.strip() for u in array]
+        changed = any(map(operator.is_not, stripped, array))
+        return cls(np.arange(len(array), dtype=np.intp), np.array(stripped, dtype=object), changed, True)
 
     @classmethod
     def absent(cls, n: int) -> Cells:
@@ -45,6 +57,8 @@ class Cells:
     def take(self, per_value: np.ndarray | list[Any], absent: Any) -> np.ndarray:
         """Spread a per-distinct-value array to rows; absent cells get ``absent``."""
         values = np.asarray(per_value)
+        if self.per_row:
+            return values
         dtype = values.dtype if len(values) else np.asarray([absent]).dtype
         extended = np.empty(len(values) + 1, dtype=dtype if dtype != np.dtype("O") else object)
         extended[: len(values)] = values
@@ -73,6 +87,12 @@ def identity_codes(cells: Cells, refs: np.ndarray) -> np.ndarray:
     ``refs`` is the ref of each distinct value (None for empty). Values that only differed
     by surrounding whitespace share a ref, so they are merged here.
     """
+    if cells.per_row:
+        # Python's str hash stands in for a code: equal refs hash equal; a collision only
+        # makes two rows candidates, which the exact comparison later tells apart.
+        if not cells.stripped and not (cells.values == "").any():
+            return np.fromiter(map(hash, refs), dtype=np.int64, count=len(refs))
+        return np.fromiter((-1 if r is None else hash(r) for r in refs), dtype=np.int64, count=len(refs))
     present = np.array([r is not None for r in refs], dtype=bool)
     if present.all() and not cells.stripped:  # refs of distinct values are distinct
         per_value = np.arange(len(refs), dtype=np.int64)

@@ -117,7 +117,7 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
     so later checks still see every other row.
     """
     problems: list[Problem] = []
-    if not data.strip():
+    if not data or data.isspace():
         return None, [error(file, None, None, "empty_file", "file is empty")]
     fast = _read_fast(data, file)
     if fast is not None:
@@ -217,7 +217,8 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
     # One line per record (header included) means no blank lines were skipped.
     if data.count(b"\n") + (not data.endswith(b"\n")) != len(frame) + 1:
         return None
-    first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     header = tuple(name.strip() for name in first.split(","))
     frame.columns = list(header)
     frame[ROW] = np.arange(2, len(frame) + 2)

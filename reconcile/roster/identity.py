@@ -95,6 +95,8 @@ def check_identities(frame: pd.DataFrame, codes: dict[str, np.ndarray]) -> tuple
             for members in groups.values():
                 problems += _compare(frame, members, drop)
     problems.extend(_sections_in_two_courses(frame, codes))
+    if not drop.any():
+        return frame, problems
     return frame[~drop].reset_index(drop=True), problems
 
 

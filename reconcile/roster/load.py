@@ -83,7 +83,7 @@ def load_rosters(
         if payload is None:
             continue
         digest = _digest(payload)
-        if isinstance(payload, bytes) and not payload.strip():
+        if isinstance(payload, bytes) and (not payload or payload.isspace()):
             problems.append(error(name, None, None, "empty_file", "file is empty"))
             inputs.append({"path": name, "format": format or "unknown", "sha256": digest, "rows": 0})
             continue

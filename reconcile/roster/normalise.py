@@ -71,7 +71,12 @@ def normalise(
     per-row identity codes (equal identity column values <=> equal codes, -1 = empty)."""
     n = len(raw)
     out = _Collector(raw, file)
-    cells = {name: Cells.of(raw[name]) if name in raw.columns else Cells.absent(n) for name in _COLUMNS}
+    cells = {
+        name: (Cells.rows if name == "user_id" else Cells.of)(raw[name])
+        if name in raw.columns
+        else Cells.absent(n)
+        for name in _COLUMNS
+    }
     cols: dict[str, object] = {}
     keys: dict[str, np.ndarray] = {}
 
