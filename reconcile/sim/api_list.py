@@ -92,6 +92,9 @@ def _list_in_course(req: Request, course_id: int, section_id: int | None, path: 
         if rights.visible_sections is not None:
             visible = rights.visible_sections
             filters.append(lambda e: e.course_section_id in visible)
+        if not rights.read_as_admin:
+            # Only course staff and admins see the course's test student (Student View).
+            filters.append(lambda e: e.type != "StudentViewEnrollment")
         rows = store.section_index[section_id] if section_id is not None else store.course_index[course_id]
     elif rights.observer:
         me, observees = req.caller.user_id, rights.observees

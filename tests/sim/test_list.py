@@ -29,6 +29,7 @@ def test_student_default_excludes_inactive(api: Api) -> None:
     items = api.as_(api.university.active_student_token).all_pages("/api/v1/courses/101/enrollments")
     assert {e["enrollment_state"] for e in items} == {"active", "invited"}
     assert 1013 not in _ids(items)  # the inactive one
+    assert 1019 not in _ids(items)  # nor the Student View test student
 
 
 def test_state_filter_on_course_paths_is_literal(api: Api) -> None:
