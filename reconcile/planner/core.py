@@ -148,7 +148,7 @@ def build_plan(
     )
 
     sink.pairs(desired, current, pair_d, pair_c, matched_decision.warning == "cannot_demote", "cannot_demote")
-    future_after = future[pair_c] & np.isin(final_matched, ("active", "invited")) & (state == "active")
+    future_after = future[pair_c] & rules.among(final_matched, ("active", "invited")) & (state == "active")
     sink.pairs(
         desired, current, pair_d, pair_c, future_after & (status != "invited"), "active_only_in_future"
     )
@@ -335,7 +335,7 @@ def _extra_updates(
 
 def _enrollments(desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Series) -> pd.DataFrame:
     status = desired["status"].to_numpy(dtype=object)
-    wanted = unmatched_d & np.isin(status, rules.POST_STATES)
+    wanted = unmatched_d & rules.among(status, rules.POST_STATES)
     uid_full = np.full(len(desired), -1, dtype="int64")
     uid_full[unmatched_d] = new_uid.astype("Int64").to_numpy(dtype="int64", na_value=-1)
     return pd.DataFrame(
@@ -362,11 +362,11 @@ def _last_attended(
     managed = desired["last_attended_managed"].to_numpy(dtype=bool)
     wanted = _micros(desired["last_attended_at"])
     nat = np.iinfo("int64").min
-    live = ~np.isin(desired["status"].to_numpy(dtype=object), ("deleted", "deleted_last_completed"))
+    live = ~rules.among(desired["status"].to_numpy(dtype=object), ("deleted", "deleted_last_completed"))
     settable = managed & (wanted != nat) & live
     have = _micros(current["last_attended_at"])
     differs = settable[pair_d] & (wanted[pair_d] != have[pair_c])
-    later = settable & unmatched_d & np.isin(desired["status"].to_numpy(dtype=object), rules.POST_STATES)
+    later = settable & unmatched_d & rules.among(desired["status"].to_numpy(dtype=object), rules.POST_STATES)
     sink.rows(
         desired,
         later,

@@ -39,7 +39,7 @@ def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[s
         if name.endswith("_at"):
             columns[name] = _micros(column)
         elif name in ("state", "role"):
-            columns[name] = column.astype(object).where(column.notna(), None)
+            columns[name] = _text_codes(column)
         else:
             columns[name] = column.astype("Int64").fillna(-1).astype("int64")
     row_hash = pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
@@ -54,6 +54,15 @@ def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[s
         digest = hashlib.sha256(hashes[start:end].astype("<u8").tobytes())
         result[str(course_names[codes[start]])] = digest.hexdigest()[:32]
     return dict(sorted(result.items()))
+
+
+def _text_codes(column: pd.Series) -> np.ndarray:
+    """A stable 64-bit number per text value (SHA-256 of each distinct value), so the row hash
+    works on integers: much faster than hashing a million Python strings, and run-independent."""
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    numbers = [int.from_bytes(hashlib.sha256(str(u).encode("utf-8")).digest()[:8], "little") for u in uniques]
+    table = np.array([*numbers, 0], dtype="uint64")  # code -1 (missing) reads the trailing 0
+    return table[codes]
 
 
 def _micros(column: pd.Series) -> np.ndarray:

@@ -134,7 +134,7 @@ def _apply_section_rule(pairs: pd.DataFrame, desired: pd.DataFrame, current: pd.
     free = loose[~loose["c"].isin(sectioned["c"]).to_numpy(dtype=bool)]
     satisfied = np.setdiff1d(loose["d"].unique(), free["d"].unique())
     status = desired["status"].to_numpy(dtype=object)[free["d"].to_numpy()]
-    positive = np.isin(status, ("active", "invited"))
+    positive = (status == "active") | (status == "invited")
     best = free[positive].copy()
     bystanders = none
     if len(best):

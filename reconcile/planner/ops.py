@@ -42,6 +42,7 @@ TASKS = {"inactivate": "inactivate", "conclude": "conclude", "delete": "delete"}
 DROPPED_STATE = {"inactivate": "inactive", "conclude": "completed", "delete": "deleted"}
 ARRIVALS = ("enroll", "restore", "reactivate")
 ACTION_ORDER = {a.value: i for i, a in enumerate(Action)}
+ACTIONS = {a.value: a for a in Action}  # Action(value) is a slow call in a 100k-op loop
 MOVE_REASONS = {"moved_section": "moved to another section", "role_changed": "role changed"}
 
 DESIRED_FIELDS = (
@@ -92,7 +93,7 @@ def build_operations(
         desired, frame["d"].to_numpy(), DESIRED_FIELDS, ("start_at", "end_at", "last_attended_at")
     )
     crows = _current_records(current, frame["c"].to_numpy())
-    role_ids = _role_ids(current)
+    role_ids = _RoleIds(current)
     drafts: list[dict[str, Any]] = []
     columns = {
         name: frame[name].tolist() for name in ("d", "c", "action", "post_state", "reason", "detail", "uid")
@@ -168,10 +169,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _role_ids(current: pd.DataFrame) -> dict[tuple[str, str], int]:
-    """(course ref, role name) -> role_id as Canvas reports it, for enrolling into custom roles."""
-    pairs = current[["course_ref", "role", "role_id"]].dropna().drop_duplicates(["course_ref", "role"])
-    return {(str(c), str(r)): int(i) for c, r, i in pairs.itertuples(index=False)}
+class _RoleIds:
+    """(course ref, role name) -> role_id as Canvas reports it, for enrolling into custom roles.
+
+    Built on first use only: most plans enroll into built-in roles and never need it."""
+
+    def __init__(self, current: pd.DataFrame) -> None:
+        self._current = current
+        self._table: dict[tuple[str, str], int] | None = None
+
+    def get(self, key: tuple[str, str]) -> int | None:
+        if self._table is None:
+            cols = self._current[["course_ref", "role", "role_id"]]
+            pairs = cols[~cols["role"].isin(BASE_TYPES)].dropna().drop_duplicates(["course_ref", "role"])
+            self._table = {(str(c), str(r)): int(i) for c, r, i in pairs.itertuples(index=False)}
+        return self._table.get(key)
 
 
 # --- one draft per decided row ------------------------------------------------------------
@@ -182,7 +194,7 @@ def _draft(
     d: dict[str, Any] | None,
     c: dict[str, Any] | None,
     *,
-    role_ids: dict[tuple[str, str], int],
+    role_ids: _RoleIds,
     notify_default: bool,
 ) -> dict[str, Any]:
     action = str(row["action"])
@@ -258,7 +270,7 @@ def _request(
     d: dict[str, Any] | None,
     c: dict[str, Any] | None,
     *,
-    role_ids: dict[tuple[str, str], int],
+    role_ids: _RoleIds,
     notify_default: bool,
 ) -> tuple[Request, dict[str, Any]]:
     if action in TASKS:
@@ -295,7 +307,9 @@ def _request(
         base = d["type"] or (role if role in BASE_TYPES else None)
         if base:
             params["enrollment[type]"] = base
-        role_id = d["role_id"] if d["role_id"] is not None else role_ids.get((str(d["course"]), role))
+        role_id = d["role_id"]
+        if role_id is None and role not in BASE_TYPES:
+            role_id = role_ids.get((str(d["course"]), role))
         if role_id is not None and role not in BASE_TYPES:
             params["enrollment[role_id]"] = str(role_id)
         elif role not in BASE_TYPES:
@@ -333,6 +347,8 @@ def _request(
 
 def _link_observers(drafts: list[dict[str, Any]], sink: WarningSink) -> list[dict[str, Any]]:
     """Observers depend on their observee's arrival; unknown observee ids become placeholders."""
+    if not any(draft["observer"] for draft in drafts):
+        return drafts
     by_uid: dict[tuple[str, int], int] = {}
     by_ref: dict[tuple[str, str], int] = {}
     for i, draft in sorted(
@@ -380,13 +396,15 @@ def _group_moves(drafts: list[dict[str, Any]]) -> None:
     arrivals: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     departures: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for i, draft in enumerate(drafts):
-        if draft["uid"] < 0:
-            continue
-        key = (draft["target"].course, draft["uid"])
-        if draft["action"] in ARRIVALS and draft["origin"]:
-            arrivals[key].append(i)
-        elif draft["action"] in TASKS and draft["reason"] == "absent_from_roster":
-            departures[key].append(i)
+        if draft["reason"] == "absent_from_roster" and draft["uid"] >= 0:
+            departures[(draft["target"].course, draft["uid"])].append(i)
+    if not departures:
+        return
+    for i, draft in enumerate(drafts):
+        if draft["action"] in ARRIVALS and draft["origin"] and draft["uid"] >= 0:
+            key = (draft["target"].course, draft["uid"])
+            if key in departures:
+                arrivals[key].append(i)
     for key in sorted(set(arrivals) & set(departures), key=str):
         free_in = sorted(arrivals[key], key=lambda i: _sort_key(drafts[i]))
         free_out = sorted(departures[key], key=lambda i: _sort_key(drafts[i]))
@@ -417,19 +435,20 @@ def _sort_key(draft: dict[str, Any]) -> tuple[Any, ...]:
 def _content(
     draft: dict[str, Any], *, move_id: str | None, deps: tuple[str, ...], params: dict[str, Any]
 ) -> str:
-    """Canonical text of everything an operation says except its id (repr of plain, ordered
-    values: deterministic across runs, and several times cheaper than JSON for 100k ops)."""
+    """Canonical text of what identifies an operation (repr of plain, ordered values:
+    deterministic across runs, and several times cheaper than JSON for 100k ops). ``after``
+    and ``detail`` follow from the request and reason; ``before`` is represented by the
+    row's id and state, which the stale check guards anyway."""
     t = draft["target"]
     request = draft["request"]
+    before = draft["before"]
     return repr(
         (
             draft["action"],
             (t.course, t.section, t.user, t.role, t.associated_user),
             (request.method, request.path, params),  # dicts built in a fixed key order by this module
             draft["reason"],
-            draft["detail"],
-            draft["before"],
-            draft["after"],
+            (before["id"], before["state"]) if before else None,
             deps,
             move_id,
             draft["origin"],
@@ -481,7 +500,7 @@ def _finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
             ids[i] = op_id
             ops[i] = Operation(
                 id=op_id,
-                action=Action(draft["action"]),
+                action=ACTIONS[draft["action"]],
                 target=draft["target"],
                 request=request
                 if params is request.params

@@ -42,6 +42,14 @@ DETAILS: dict[str, str] = {
 }
 
 
+def among(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
+    """``np.isin`` for a few strings: element-wise ``==`` per choice, much cheaper on object arrays."""
+    result = np.zeros(len(values), dtype=bool)
+    for choice in choices:
+        result |= values == choice
+    return result
+
+
 class Decision:
     """Aligned result arrays of one rules pass (a tiny struct; not part of the plan)."""
 
@@ -163,10 +171,10 @@ def decide_matched(
 
 def final_state_matched(status: np.ndarray, state: np.ndarray, *, date_active: np.ndarray) -> np.ndarray:
     """The workflow state a matched row will have after the plan (deleted_last_completed: never active)."""
-    final = np.where(np.isin(status, POST_STATES), status, state).astype(object)
-    final[(status == "completed") & np.isin(state, LIVE)] = "completed"
-    final[(status == "deleted") & np.isin(state, (*LIVE, "completed"))] = "deleted"
-    final[(status == "deleted_last_completed") & np.isin(state, LIVE)] = "completed"
+    final = np.where(among(status, POST_STATES), status, state).astype(object)
+    final[(status == "completed") & among(state, LIVE)] = "completed"
+    final[(status == "deleted") & among(state, (*LIVE, "completed"))] = "deleted"
+    final[(status == "deleted_last_completed") & among(state, LIVE)] = "completed"
     final[(status == "invited") & (state == "active") & date_active] = "active"  # cannot demote
     return final
 
@@ -177,7 +185,7 @@ def decide_absent(state: np.ndarray, *, policy: str, keeps_other: np.ndarray) ->
     Completed rows are only dropped by ``delete``; deleted and rejected rows never.
     """
     out = Decision(len(state))
-    live = np.isin(state, LIVE)
+    live = among(state, LIVE)
     reason = "absent_from_roster"
     if policy == "conclude":
         out.set(live, "conclude", reason=reason)
@@ -198,5 +206,5 @@ def final_state_absent(state: np.ndarray, *, policy: str) -> np.ndarray:
     if policy == "ignore":
         return state.astype(object)
     final = state.astype(object).copy()
-    final[np.isin(state, LIVE)] = "dropped"
+    final[among(state, LIVE)] = "dropped"
     return final

@@ -52,12 +52,13 @@ def decide_scope(
 
 
 def classify(current: pd.DataFrame, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
-    """``(touchable, managed)`` boolean arrays aligned with ``current``'s rows."""
-    in_scope = current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)
+    """``(touchable, managed)`` boolean arrays aligned with ``current``'s rows.
+
+    ``current`` must already be limited to the scope's courses."""
     never = current["type"].isin(NEVER_TOUCHED_TYPES).to_numpy(dtype=bool) | current[
         "temporary_enrollment_source_user_id"
     ].notna().to_numpy(dtype=bool)
-    touchable = in_scope & ~never
+    touchable = ~never
     managed = touchable & current["role"].isin(scope.roles).to_numpy(dtype=bool)
     if scope.ownership == "sis":
         managed &= current["sis_import_id"].notna().to_numpy(dtype=bool)
@@ -65,9 +66,9 @@ def classify(current: pd.DataFrame, scope: Scope) -> tuple[np.ndarray, np.ndarra
 
 
 def unmanaged_counts(current: pd.DataFrame, scope: Scope, managed: np.ndarray) -> dict[str, int]:
-    """Rows in courses in scope that the plan will not change, per course (zeros left out)."""
-    in_scope = current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)
-    rows = current.loc[in_scope & ~managed, "course_ref"]
+    """Rows (of ``current``, limited to the scope's courses) that the plan will not change,
+    per course (zeros left out)."""
+    rows = current.loc[~managed, "course_ref"]
     counts = rows.value_counts()
     return {str(course): int(n) for course, n in sorted(counts.items())}
 
