@@ -99,7 +99,10 @@ def _list_in_course(req: Request, course_id: int, section_id: int | None, path: 
     elif rights.observer:
         me, observees = req.caller.user_id, rights.observees
         filters.append(
-            lambda e: e.user_id == me or (e.user_id in observees and e.type == "StudentEnrollment")
+            lambda e: (
+                e.workflow_state != "deleted"
+                and (e.user_id == me or (e.user_id in observees and e.type == "StudentEnrollment"))
+            )
         )
         if states is not None:
             wanted = frozenset(states)
@@ -149,15 +152,27 @@ def _user_state_filters(req: Request, user_id: int, states: list[str] | None) ->
                 if state not in SELF_STATES:
                     raise errors.error(f"Invalid state {state}")
                 wanted.update(SELF_STATES[state])
-            filters.append(lambda e: effective_state(store, e, now) in wanted)
+            filters.append(lambda e: _in_states(store, e, now, wanted))
         else:
             filters.append(lambda e: _current_and_invited(store, e, now))
     elif states is not None:
-        expanded = {s for state in states for s in SELF_STATES.get(state, [state])}
-        filters.append(lambda e: e.workflow_state in expanded)
+        # Someone else's enrollments: the state filter is the literal workflow_state.
+        literal = frozenset(states)
+        filters.append(lambda e: e.workflow_state in literal)
     else:
         filters.append(lambda e: e.workflow_state in ("active", "invited"))
     return filters
+
+
+def _in_states(store: Store, e: Enrollment, now: Any, wanted: set[str]) -> bool:
+    """The caller's own enrollments by date-based state, with QueryBuilder's course-state
+    rule: active and invited count only in published courses (staff: any course)."""
+    state = effective_state(store, e, now)
+    if state not in wanted:
+        return False
+    if state in ("active", "invited"):
+        return store.courses[e.course_id].workflow_state == PUBLISHED or e.type in ADMIN_TYPES
+    return True
 
 
 def _current_and_invited(store: Store, e: Enrollment, now: Any) -> bool:

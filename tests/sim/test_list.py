@@ -267,3 +267,21 @@ class TestUserPath:
 
     def test_deleted_user_is_404(self, api: Api) -> None:
         assert api.get("/api/v1/users/41/enrollments").status_code == 404
+
+
+def test_state_filter_for_another_user_is_literal(api: Api) -> None:
+    literal = api.all_pages("/api/v1/users/10/enrollments", **{"state[]": ["completed"]})
+    assert _ids(literal) == {1402}
+    assert api.all_pages("/api/v1/users/10/enrollments", **{"state[]": ["current_and_invited"]}) == []
+
+
+def test_own_active_enrollments_in_unpublished_courses_are_not_current(api: Api) -> None:
+    from reconcile.sim.model import Token
+
+    store = api.university.simulator.store
+    store.add_token(Token(token="farid-token", user_id=15))  # student in MATH101 and unpublished ENG305
+    store.enrollments[1302].workflow_state = "active"
+    me = api.as_("farid-token")
+    assert _ids(me.all_pages("/api/v1/users/self/enrollments")) == {1009}
+    assert _ids(me.all_pages("/api/v1/users/self/enrollments", **{"state[]": ["active"]})) == {1009}
+    assert _ids(api.all_pages("/api/v1/users/15/enrollments")) == {1009, 1302}  # others: raw states
