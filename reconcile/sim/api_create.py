@@ -64,6 +64,8 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
     if not may_manage(rights, etype):
         raise req.deny()
     section = url_section
+    if section is not None and section.workflow_state != "active":
+        raise errors.not_found()  # the route's section is looked up again among active ones
     if section is None and not is_blank(params.get("course_section_id")):
         found = store.find_section(str(params["course_section_id"]))
         if found is None or found.course_id != course.id or found.workflow_state != "active":
@@ -110,11 +112,12 @@ def resolve_role(
             problems.append("Invalid type")
             role = None
     if role is not None and role.is_course_role and role.workflow_state != "deleted":
+        etype = etype or role.base_role_type
+        # One or the other, never both: the controller checks them with if/elsif.
         if role.workflow_state == "inactive":
             problems.append("Cannot create an enrollment with this role because it is inactive.")
-        if etype is not None and etype != role.base_role_type:
+        elif etype != role.base_role_type:
             problems.append("The specified type must match the base type for the role")
-        etype = etype or role.base_role_type
     elif not problems:
         problems.append("Invalid role")
     return role, etype, problems
@@ -291,15 +294,14 @@ def _self_enroll(
         problems.append("enrollment[self_enrollment_code] is invalid")
     if params.get("user_id") != "self":
         problems.append("enrollment[user_id] must be 'self' when self-enrolling")
-    now = store.now()
-    if (
-        course.self_enrollment_code is None
-        or course.workflow_state != "available"
-        or course_concluded(store, course, now)
-    ) and "enrollment[self_enrollment_code] is invalid" not in problems:
-        problems.append("course is not open for self-enrollment")
     if problems:
         raise errors.message(", ".join(problems))
+    now = store.now()
+    if course.workflow_state != "available" or course_concluded(store, course, now):
+        # The code is right but the course takes no students: saving the user fails.
+        # ("course is not open for self-enrollment" is only for Blueprint courses.)
+        closed = [{"attribute": "self_enrollment_code", "type": "closed", "message": "closed"}]
+        raise errors.ApiError(400, {"user": {"self_enrollment_code": closed}})
     section = url_section or store.sections[store.default_section_id(course.id)]
     if section_concluded(section, now):
         open_sections = [s for s in store.active_sections(course.id) if not section_concluded(s, now)]

@@ -44,10 +44,10 @@ def test_no_enrollment_hash_is_no_parameters_given(api: Api) -> None:
             {"user_id": 25, "role_id": 10, "type": "StudentEnrollment"},
             "The specified type must match the base type for the role",
         ),
+        # inactive and mismatched: only the first is reported (if/elsif in the controller)
         (
             {"user_id": 25, "role_id": 11, "type": "TeacherEnrollment"},
-            "Cannot create an enrollment with this role because it is inactive., "
-            "The specified type must match the base type for the role",
+            "Cannot create an enrollment with this role because it is inactive.",
         ),
         ({"type": "StudentEnrollment"}, NO_USER),
         ({"type": "Bogus"}, f"Invalid type, {NO_USER}"),
@@ -336,6 +336,14 @@ class TestSelfEnrollment:
         response = api.as_(api.university.student_token).enroll(course, **fields)
         assert response.status_code == 400
         assert response.json() == {"message": message}
+
+    def test_code_of_a_closed_course_fails_as_a_user_error(self, api: Api) -> None:
+        api.university.simulator.store.courses[101].workflow_state = "completed"
+        response = api.as_(api.university.student_token).enroll(
+            101, user_id="self", self_enrollment_code="JOINMATH"
+        )
+        assert response.status_code == 400
+        assert response.json()["user"]["self_enrollment_code"][0]["type"] == "closed"
 
 
 def test_temporary_enrollment_of_a_registered_user_defaults_to_active(api: Api) -> None:
