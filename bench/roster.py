@@ -10,6 +10,7 @@ Bounds: at most 3x read_csv's time and 1.5 GB peak.
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -22,30 +23,31 @@ import pandas as pd
 ROWS = 1_000_000
 TIME_BOUND = 3.0
 MEMORY_BOUND_MB = 1536
+REPEATS = 3
 
 READ_CSV = """
 import json, sys, time
 import pandas as pd
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 frame = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-print(json.dumps({"seconds": seconds, "peak_mb": peak, "rows": len(frame)}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "rows": len(frame)}))
 """
 
 LOAD_ROSTERS = """
 import json, sys, time
 from reconcile.roster import load_rosters
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = load_rosters([sys.argv[1]])
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-print(json.dumps({"seconds": seconds, "peak_mb": peak, "rows": len(result.desired),
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "rows": len(result.desired),
                   "errors": len(result.errors), "warnings": len(result.warnings)}))
 """
 
 
-def generate(path: Path, rows: int = ROWS, *, seed: int = 7) -> None:
+def generate(path: Path, rows: int = ROWS, *, seed: int = 7, quote_all: bool = False) -> None:
     """Write a realistic, valid SIS enrollments.csv with ``rows`` distinct enrollments."""
     rng = np.random.default_rng(seed)
     courses = rng.integers(0, 2000, rows)
@@ -73,40 +75,67 @@ def generate(path: Path, rows: int = ROWS, *, seed: int = 7) -> None:
     )
     # every observer must observe someone other than themself
     frame.loc[frame["associated_user_id"] == frame["user_id"], "associated_user_id"] = "U9999999"
-    frame.to_csv(path, index=False)
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
 
 
-def _measure(script: str, path: Path) -> dict[str, float]:
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+def _measure(script: str, path: Path, *, repeats: int = REPEATS) -> dict[str, float]:
+    """Best of ``repeats`` fresh-interpreter runs (the machine may be shared; the best run
+    is the one least disturbed), by wall time."""
+    runs = []
+    for _ in range(repeats):
+        proc = subprocess.run(
+            [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+        )
+        runs.append(json.loads(proc.stdout))
+    best: dict[str, float] = min(runs, key=lambda r: r["seconds"])
+    return best
+
+
+def _case(label: str, *, quote_all: bool) -> tuple[str, float, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "enrollments.csv"
+        generate(path, quote_all=quote_all)
+        size_mb = path.stat().st_size / 1e6
+        base = _measure(READ_CSV, path)
+        ours = _measure(LOAD_ROSTERS, path)
+    ratio = ours["seconds"] / base["seconds"]
+    rows = (
+        f"| {label} ({size_mb:.0f} MB) | `pandas.read_csv(dtype=str)` | {base['seconds']:.2f} | {base['cpu']:.2f} "
+        f"| {base['peak_mb']:.0f} MB | {int(base['rows']):,} | |\n"
+        f"| {label} ({size_mb:.0f} MB) | `load_rosters` | {ours['seconds']:.2f} | {ours['cpu']:.2f} "
+        f"| {ours['peak_mb']:.0f} MB | {int(ours['rows']):,} | {ratio:.2f}x |\n"
     )
-    data: dict[str, float] = json.loads(proc.stdout)
-    return data
+    if ours["errors"] or ours["warnings"]:
+        rows += (
+            f"| | problems found | {int(ours['errors'])} errors, {int(ours['warnings'])} warnings | | | | |\n"
+        )
+    return rows, ratio, ours["peak_mb"]
 
 
 def run() -> str:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "enrollments.csv"
-        generate(path)
-        size_mb = path.stat().st_size / 1e6
-        baseline = _measure(READ_CSV, path)
-        ours = _measure(LOAD_ROSTERS, path)
-    ratio = ours["seconds"] / baseline["seconds"]
-    time_ok = "within" if ratio <= TIME_BOUND else "OVER"
-    memory_ok = "within" if ours["peak_mb"] <= MEMORY_BOUND_MB else "OVER"
+    plain, plain_ratio, plain_peak = _case("unquoted", quote_all=False)
+    quoted, quoted_ratio, quoted_peak = _case("every field quoted", quote_all=True)
+    verdict = []
+    for label, ratio, peak in (("unquoted", plain_ratio, plain_peak), ("quoted", quoted_ratio, quoted_peak)):
+        time_ok = "within" if ratio <= TIME_BOUND else "over"
+        memory_ok = "within" if peak <= MEMORY_BOUND_MB else "over"
+        verdict.append(
+            f"- {label}: {ratio:.2f}x read_csv ({time_ok} the {TIME_BOUND:.0f}x bound), "
+            f"peak {peak:.0f} MB ({memory_ok} the {MEMORY_BOUND_MB} MB bound)"
+        )
     return f"""## roster
 
-`load_rosters` on a generated {ROWS:,}-row SIS enrollments.csv ({size_mb:.0f} MB; 2,000 courses, 150,000
-users, 20% of rows dated), each step in a fresh interpreter (peak = VmHWM of that process, imports included).
+`load_rosters` (read + every validation + the desired table) on a generated {ROWS:,}-row SIS
+enrollments.csv (2,000 courses, 150,000 users, 20% of rows dated, all valid), beside
+`pandas.read_csv` of the same file as strings, the floor any loader pays. Each figure is the
+best of {REPEATS} runs, each in a fresh interpreter; peak = VmHWM of that process, imports
+included. The unquoted file takes the fast path (a comma count proves every row whole); the
+quoted one needs the byte-level scan for rows cut short.
 
-| step | seconds | peak memory | rows out |
-|---|---:|---:|---:|
-| `pandas.read_csv(dtype=str)` (floor) | {baseline["seconds"]:.2f} | {baseline["peak_mb"]:.0f} MB | {int(baseline["rows"]):,} |
-| `load_rosters` (read + validate + desired table) | {ours["seconds"]:.2f} | {ours["peak_mb"]:.0f} MB | {int(ours["rows"]):,} |
-
-- time: {ratio:.2f}x read_csv, bound 3x: {time_ok} bound
-- memory: {ours["peak_mb"]:.0f} MB, bound {MEMORY_BOUND_MB} MB: {memory_ok} bound
-- problems found: {int(ours["errors"])} errors, {int(ours["warnings"])} warnings (the file is valid)
+| file | step | wall s | CPU s | peak memory | rows out | vs read_csv |
+|---|---|---:|---:|---:|---:|---:|
+{plain}{quoted}
+{chr(10).join(verdict)}
 """
 
 

@@ -41,11 +41,18 @@ class _Command(click.Command):
     show_default=True,
     help="Roster format; auto detects it from the content.",
 )
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: problems on stderr, summary on stdout; json: one document on stdout.",
+)
 def validate(rosters: tuple[str, ...], config_path: str | None, roster_format: str, output: str) -> None:
     """Check ROSTER files (SIS CSV, YAML, OneRoster folder or zip) before any Canvas call.
 
-    Exit 0 when valid (warnings allowed), 1 with every error otherwise.
+    Several files merge into one desired state (duplicates and conflicts across files are
+    found too). Exit 0 when valid (warnings allowed), 1 with every error otherwise.
     """
     if not rosters:
         _fail(output, ["no roster given: reconcile validate ROSTER..."])

@@ -45,7 +45,8 @@ def decode_check(data: bytes, file: str) -> tuple[bytes, list[Problem]]:
     if data.startswith(BOM):
         data = data[len(BOM) :]
     try:
-        data.decode("utf-8")
+        if not data.isascii():  # ASCII is UTF-8; only decode (a full copy) when it matters
+            data.decode("utf-8")
     except UnicodeDecodeError as exc:
         pos = exc.start
         line = data.count(b"\n", 0, pos) + 1

@@ -95,6 +95,7 @@ def load_rosters(
             inputs.append({"path": name, "format": "unknown", "sha256": digest, "rows": 0})
             continue
         raw, found, is_delta = _raw_rows(kind, name, payload, config)
+        del payload  # the bytes are no longer needed; free them before normalising
         problems += found
         complete = complete and not is_delta
         rows = 0 if raw is None else len(raw)
@@ -105,6 +106,7 @@ def load_rosters(
             rules if kind == "sis-csv" else Rules(rules.custom_roles, config.policy.enrollment_state, True)
         )
         desired, found, codes = normalise(raw, name, file_rules)
+        del raw
         problems += found
         frames.append(desired)
         key_codes.append(codes)
@@ -193,6 +195,9 @@ def _raw_rows(
         members = payload if isinstance(payload, dict) else None
         if members is None:
             assert isinstance(payload, bytes)
+            if not payload.startswith(b"PK\x03\x04"):
+                message = "a OneRoster roster is a folder or a zip of its CSV files (manifest.csv, enrollments.csv, ...)"
+                return None, [error(name, None, None, "unknown_format", message)], False
             members, problems = _unzip(name, payload)
             if members is None:
                 return None, problems, False

@@ -162,3 +162,9 @@ def test_guardian_enrolled_directly_observes_linked_students_in_that_class(tmp_p
     # CLS-2: u-s1 is not enrolled there, so the guardian observes nobody (a warning).
     assert got == [("sis_course_id:CLS-1", "sis_user_id:u-s1", "6"), ("sis_course_id:CLS-2", "", "7")]
     assert [(p.row, p.code) for p in result.problems] == [("7", "observer_without_observee")]
+
+
+def test_a_lone_oneroster_csv_asks_for_the_folder(tmp_path: Path) -> None:
+    result = load(write(tmp_path / "enrollments.csv", ENROLLMENTS))
+    assert codes(result) == [(None, None, "unknown_format")]
+    assert "folder or a zip" in result.errors[0].message
