@@ -15,6 +15,7 @@ from reconcile.sim.store import SortKey
 PER_PAGE = 10
 MAX_PER_PAGE = 100
 _DROPPED = ("page", "per_page", "access_token", "api_key")
+LINK_BUDGET = 6 * 1024
 
 
 def per_page(params: Params) -> int:
@@ -64,14 +65,21 @@ class LinkBase:
 
 def link_header(base: LinkBase, size: int, links: list[tuple[str, str]]) -> str:
     """``<url>; rel="x"`` entries joined by ``,`` in the order given (current, next, prev, first, last)."""
-    kept = {k: v for k, v in base.query.items() if k not in _DROPPED}
-    prefix = to_query(kept)
-    parts = []
+    repeated = {k: v for k, v in base.query.items() if k not in _DROPPED}
+    prefix = to_query(repeated)
+    entries: dict[str, str] = {}
     for rel, page in links:
         tail = to_query({"page": page}) + f"&per_page={size}"
         query = f"{prefix}&{tail}" if prefix else tail
-        parts.append(f'<{base.url}?{query}>; rel="{rel}"')
-    return ",".join(parts)
+        entries[rel] = f'<{base.url}?{query}>; rel="{rel}"'
+    # Canvas caps the header near 6 KB, keeping links in this priority order.
+    kept: set[str] = set()
+    budget = LINK_BUDGET
+    for rel in ("next", "last", "prev", "current", "first"):
+        if rel in entries and len(entries[rel]) <= budget:
+            kept.add(rel)
+            budget -= len(entries[rel]) + 1
+    return ",".join(entry for rel, entry in entries.items() if rel in kept)
 
 
 def bookmark_links(base: LinkBase, size: int, current: str, next_page: str | None) -> str:

@@ -285,3 +285,11 @@ def test_own_active_enrollments_in_unpublished_courses_are_not_current(api: Api)
     assert _ids(me.all_pages("/api/v1/users/self/enrollments")) == {1009}
     assert _ids(me.all_pages("/api/v1/users/self/enrollments", **{"state[]": ["active"]})) == {1009}
     assert _ids(api.all_pages("/api/v1/users/15/enrollments")) == {1009, 1302}  # others: raw states
+
+
+def test_huge_queries_keep_the_next_link_first(api: Api) -> None:
+    many = [f"{'x' * 40}{i}" for i in range(60)]  # ~2.6 KB of query per link
+    response = api.get("/api/v1/courses/101/enrollments", params={"per_page": 2, "include[]": many})
+    assert response.status_code == 200
+    assert len(response.headers["Link"]) <= 6 * 1024
+    assert "next" in response.links and "first" not in response.links
