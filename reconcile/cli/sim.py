@@ -106,7 +106,7 @@ def serve(
 ) -> None:
     """Serve the Enrollments API on HOST:PORT until interrupted.
 
-    The first line printed is ``listening on http://HOST:PORT``.
+    The first line printed is "listening on http://HOST:PORT".
     """
     from reconcile.sim import SeedError, Simulator
 
