@@ -4,10 +4,26 @@ Standalone: it never imports the rest of ``reconcile`` beyond the schemas, so te
 the demo can run it beside the client they exercise. Start it from Python::
 
     from reconcile.sim import Simulator
-    with Simulator.from_seed("examples/sim/university.yaml").serve() as url:
+    sim = Simulator.from_seed("examples/sim/university.yaml", latency_ms=20, fault_seed=1)
+    with sim.serve() as url:          # http://127.0.0.1:<free port>
         ...
+        sim.enrollments(); sim.stats(); sim.reset(); sim.set_faults(error_rate=0.1)
 
-or from the shell with ``reconcile sim serve --seed FILE``.
+or from the shell with ``reconcile sim serve --seed FILE`` (``reconcile sim generate``
+writes a synthetic institution).
+
+Served under ``/api/v1``: course, section and user enrollment lists (bookmark pages,
+absolute Link headers), account enrollment show, POST create on courses and sections
+(upsert and revival), bulk enrollment with its Progress, DELETE conclude/delete/
+inactivate, accept, reject, reactivate, last_attended, temporary-enrollment status, and
+the account course list. Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
+and injected faults (latency, 5xx, dropped connections, lost responses). Test-only
+introspection under ``/__sim/`` (see :mod:`reconcile.sim.introspect`).
+
+Module map: model (records), store (indexes, id lookups), seed (loading, validation),
+dates (date-based state), auth (callers, rights), params/pagination/render/errors
+(wire format), api_* (endpoints), routes, throttle, faults, server (HTTP), simulator
+(the public class), generate (synthetic institutions).
 """
 
 from __future__ import annotations
