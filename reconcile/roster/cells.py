@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 
+_INNER_SPACE = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
 @dataclass(frozen=True)
 class Cells:
     """``codes[i]`` indexes ``values`` (stripped distinct strings) for row i; -1 = absent."""
@@ -24,6 +27,7 @@ class Cells:
     values: np.ndarray  # object array of str
     stripped: bool = False  # stripping whitespace changed some value (so values may repeat)
     per_row: bool = False  # values are the rows themselves (codes = arange): no factorize
+    joined: str | None = None  # the values joined with NUL, when already built (per_row)
 
     @classmethod
     def of(cls, column: pd.Series | np.ndarray) -> Cells:
@@ -42,6 +46,12 @@ class Cells:
         array = column.to_numpy(dtype=object)
         if pd.isna(array).any():
             return cls.of(column)
+        joined = "\x00".join(array)
+        # ASCII whitespace can only sit next to a NUL separator or at the ends; anything
+        # non-ASCII goes the slow way (Unicode has more spaces).
+        if joined.isascii() and not any(c in joined for c in _INNER_SPACE) and joined == joined.strip():
+            if "\x00 " not in joined and " \x00" not in joined:
+                return cls(np.arange(len(array), dtype=np.intp), array, False, True, joined)
         stripped = [u.strip() for u in array]
         changed = any(map(operator.is_not, stripped, array))
         return cls(np.arange(len(array), dtype=np.intp), np.array(stripped, dtype=object), changed, True)

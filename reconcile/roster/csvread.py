@@ -203,7 +203,7 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
-            dtype=str,
+            dtype=object,  # plain Python strings: every column is factorized next anyway
             keep_default_na=False,
             na_filter=False,
             index_col=False,
@@ -258,7 +258,7 @@ def _parse(data: bytes, scan: _Scan, cut: int, keep: np.ndarray, width: int) -> 
     try:
         frame = pd.read_csv(
             io.BytesIO(body),
-            dtype=str,
+            dtype=object,  # plain Python strings: every column is factorized next anyway
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reconcile.frames import ROLE_WORDS, STATUSES
+from reconcile.frames import DESIRED_COLUMNS, ROLE_WORDS, STATUSES
 from reconcile.roster import values as V
 from reconcile.roster.cells import Cells, identity_codes
 from reconcile.roster.csvread import FILE, ROW
@@ -123,11 +123,20 @@ def normalise(
     files = raw[FILE].to_numpy(dtype=object) if FILE in raw.columns else _repeat(file, n)
     rows = raw[ROW].to_numpy()
     cols["origin_file"] = files if everything else files[keep]
-    # str() of Python ints is cheaper than of numpy ints, hence tolist().
-    cols["origin_row"] = np.array(list(map(str, (rows if everything else rows[keep]).tolist())), dtype=object)
+    cols["origin_row"] = _row_labels(rows if everything else rows[keep])
     for name in _STRINGS:
         cols[name] = pd.arrays.StringArray(np.asarray(cols[name], dtype=object))
-    return pd.DataFrame(cols, copy=False), out.problems, keys
+    for name in ("start_at", "end_at", "last_attended_at"):
+        cols[name] = pd.DatetimeIndex(cols[name]).tz_localize("UTC").array
+    # Built in the contract's column order and dtypes, so conform has nothing left to do.
+    return pd.DataFrame({name: cols[name] for name in DESIRED_COLUMNS}, copy=False), out.problems, keys
+
+
+def _row_labels(rows: np.ndarray) -> np.ndarray:
+    """Row numbers (or YAML paths) as strings; str() of Python ints beats numpy's."""
+    if rows.dtype.kind == "i" and len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+        return np.array(list(map(str, range(int(rows[0]), int(rows[-1]) + 1))), dtype=object)
+    return np.array(list(map(str, rows.tolist())), dtype=object)
 
 
 def _repeat(value: object, n: int) -> np.ndarray:
@@ -185,8 +194,13 @@ def _refs(out: _Collector, cells: Cells, column: str, prefix: str | None) -> tup
     faults: dict[int, str] = {}
     # Only values that are empty, contain a colon or an unprintable character need a closer
     # look; one pass over all of them joined finds out whether there are any.
-    joined = "".join(values)
-    clean = ":" not in joined and joined.isprintable() and not (values == "").any()
+    if cells.joined is not None:  # NUL-separated: a NUL inside a value shows as an extra one
+        joined = cells.joined
+        printable = joined.count("\x00") == len(values) - 1 and joined.replace("\x00", "").isprintable()
+    else:
+        joined = "".join(values)
+        printable = joined.isprintable()
+    clean = ":" not in joined and printable and not (values == "").any()
     for i in [] if clean else [i for i, v in enumerate(values) if not v or ":" in v or not v.isprintable()]:
         text = values[i]
         if not text:

@@ -101,3 +101,11 @@ def test_every_schema_problem_has_its_path(tmp_path: Path) -> None:
 def test_non_mapping_document(tmp_path: Path) -> None:
     result = load(write(tmp_path / "r.yaml", "- just\n- a list\n"))
     assert [c for _, _, c in codes(result)] == ["schema"]
+
+
+def test_control_characters_in_yaml_ids_are_malformed(tmp_path: Path) -> None:
+    result = load(write(tmp_path / "r.yaml", 'courses: [{course: C1, students: ["u\\0x", "u\\ty", ok]}]\n'))
+    assert codes(result) == [
+        ("courses[0].students[0]", "user_id", "malformed_id"),
+        ("courses[0].students[1]", "user_id", "malformed_id"),
+    ]
