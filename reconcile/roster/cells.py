@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 _INNER_SPACE = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
@@ -49,9 +48,14 @@ class Cells:
         joined = "\x00".join(array)
         # ASCII whitespace can only sit next to a NUL separator or at the ends; anything
         # non-ASCII goes the slow way (Unicode has more spaces).
-        if joined.isascii() and not any(c in joined for c in _INNER_SPACE) and joined == joined.strip():
-            if "\x00 " not in joined and " \x00" not in joined:
-                return cls(np.arange(len(array), dtype=np.intp), array, False, True, joined)
+        if (
+            joined.isascii()
+            and not any(c in joined for c in _INNER_SPACE)
+            and joined == joined.strip()
+            and "\x00 " not in joined
+            and " \x00" not in joined
+        ):
+            return cls(np.arange(len(array), dtype=np.intp), array, False, True, joined)
         stripped = [u.strip() for u in array]
         changed = any(map(operator.is_not, stripped, array))
         return cls(np.arange(len(array), dtype=np.intp), np.array(stripped, dtype=object), changed, True)
