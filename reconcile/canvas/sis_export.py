@@ -18,7 +18,6 @@ as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or CR) are prefixed 
 
 from __future__ import annotations
 
-import csv
 from typing import IO
 
 import pandas as pd
@@ -61,50 +60,57 @@ def escape_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def sis_rows(current: pd.DataFrame) -> tuple[list[dict[str, str]], int]:
-    """``(rows, skipped)``: one SIS enrollments.csv row per exportable enrollment, and how
-    many test-student or temporary enrollments were left out. Rows are sorted by course,
-    section, user and role so the file diffs cleanly between runs."""
+def sis_frame(current: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``(rows, skipped)``: the SIS enrollments.csv rows (columns :data:`SIS_COLUMNS`, all
+    text, formula cells not yet escaped) for every exportable enrollment, and how many
+    test-student or temporary enrollments were left out. Rows are sorted by course,
+    section, user and role so the file diffs cleanly between runs. Vectorised: 100,000
+    rows take well under a second."""
     frame = conform(current, CURRENT_COLUMNS)
     keep = frame["type"].isin(BASE_TYPES).fillna(False) & frame["temporary_enrollment_source_user_id"].isna()
     skipped = int((~keep).sum())
-    frame = frame[keep]
+    frame = frame[keep.astype(bool)]
+    role = frame["role"].astype("string").fillna("")
+    builtin = role.isin(list(ROLE_WORD))
+    state = frame["state"].astype("string").fillna("")
+    associated = frame["associated_user_id"]
     sis_by_user = _sis_ids(frame)
-    rows = []
-    for record in frame.to_dict("records"):
-        role = _text(record["role"])
-        builtin = role in ROLE_WORD
-        associated = record["associated_user_id"]
-        rows.append(
-            {
-                "course_id": _ref(record["sis_course_id"], record["course_id"]),
-                "section_id": _ref(record["sis_section_id"], record["course_section_id"]),
-                "user_id": _ref(record["sis_user_id"], record["user_id"]),
-                "role": ROLE_WORD[role] if builtin else role,
-                "role_id": "" if builtin or _missing(record["role_id"]) else str(record["role_id"]),
-                "status": SIS_STATUS.get(_text(record["state"]), _text(record["state"])),
-                "start_date": _date(record["start_at"]),
-                "end_date": _date(record["end_at"]),
-                "associated_user_id": ""
-                if _missing(associated)
-                else sis_by_user.get(int(associated), f"canvas:{associated}"),
-                "limit_section_privileges": _flag(record["limit_privileges_to_course_section"]),
-            }
-        )
-    rows.sort(
-        key=lambda r: (r["course_id"], r["section_id"], r["user_id"], r["role"], r["associated_user_id"])
+    observee = associated.map(lambda uid: "" if pd.isna(uid) else sis_by_user.get(int(uid), f"canvas:{uid}"))
+    rows = pd.DataFrame(
+        {
+            "course_id": _ref(frame["sis_course_id"], frame["course_id"]),
+            "section_id": _ref(frame["sis_section_id"], frame["course_section_id"]),
+            "user_id": _ref(frame["sis_user_id"], frame["user_id"]),
+            "role": role.map(lambda r: ROLE_WORD.get(r, r)).astype("string"),
+            "role_id": frame["role_id"].astype("string").fillna("").where(~builtin, ""),
+            "status": state.map(lambda v: SIS_STATUS.get(v, v)).astype("string"),
+            "start_date": _date(frame["start_at"]),
+            "end_date": _date(frame["end_at"]),
+            "associated_user_id": observee.astype("string"),
+            "limit_section_privileges": frame["limit_privileges_to_course_section"]
+            .map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
+            .astype("string"),
+        },
+        index=frame.index,
     )
-    return rows, skipped
+    rows = rows.sort_values(
+        ["course_id", "section_id", "user_id", "role", "associated_user_id"], kind="stable"
+    )
+    return rows.reset_index(drop=True), skipped
 
 
 def write_sis_csv(current: pd.DataFrame, fileobj: IO[str]) -> tuple[int, int]:
     """Write the SIS enrollments.csv for ``current`` to a text file object; ``(written, skipped)``."""
-    rows, skipped = sis_rows(current)
-    writer = csv.DictWriter(fileobj, fieldnames=SIS_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: escape_cell(value) for key, value in row.items()})
+    rows, skipped = sis_frame(current)
+    escaped = rows.apply(_escape_column) if len(rows) else rows
+    escaped.to_csv(fileobj, index=False, columns=list(SIS_COLUMNS), lineterminator="\n")
     return len(rows), skipped
+
+
+def _escape_column(column: pd.Series) -> pd.Series:
+    text = column.astype("string").fillna("")
+    risky = text.str.startswith(_FORMULA_START).fillna(False)
+    return text.where(~risky, "'" + text)
 
 
 def _sis_ids(frame: pd.DataFrame) -> dict[int, str]:
@@ -113,28 +119,12 @@ def _sis_ids(frame: pd.DataFrame) -> dict[int, str]:
     return {int(u): str(s) for u, s in zip(known["user_id"], known["sis_user_id"], strict=True)}
 
 
-def _missing(value: object) -> bool:
-    return value is None or bool(pd.isna(value))
+def _ref(sis_ids: pd.Series, canvas_ids: pd.Series) -> pd.Series:
+    """The SIS id where there is one, else ``canvas:N`` (the roster spelling)."""
+    sis = sis_ids.astype("string")
+    canvas = "canvas:" + canvas_ids.astype("string")
+    return sis.where(sis.notna() & (sis != ""), canvas).fillna("")
 
 
-def _text(value: object) -> str:
-    return "" if _missing(value) else str(value)
-
-
-def _ref(sis_id: object, canvas_id: object) -> str:
-    if not _missing(sis_id) and str(sis_id):
-        return str(sis_id)
-    return "" if _missing(canvas_id) else f"canvas:{canvas_id}"
-
-
-def _date(value: object) -> str:
-    if _missing(value):
-        return ""
-    stamp = pd.Timestamp(value).tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _flag(value: object) -> str:
-    if _missing(value):
-        return ""
-    return "true" if bool(value) else "false"
+def _date(stamps: pd.Series) -> pd.Series:
+    return stamps.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string").fillna("")

@@ -178,7 +178,7 @@ class Transport:
         query, token_q = _pairs(params)
         body, token_b = _pairs(data)
         token = token_q or token_b or query_token or self._token
-        shown = _display(url, query)
+        shown = _Shown(url, query)  # rendered only for a log line or an error
         try:
             return self._attempts(method, url, query, body, token, idempotent, shown)
         except CanvasError:
@@ -193,7 +193,7 @@ class Transport:
         body: list[tuple[str, str]],
         token: str,
         idempotent: bool,
-        shown: str,
+        shown: _Shown,
     ) -> Response:
         failures = throttles = 0
         while True:
@@ -219,7 +219,7 @@ class Transport:
                     failures += 1
                     self._retry_sleep(failures)
                     continue
-                raise TransportError(reason, method=method, path=shown) from None
+                raise TransportError(reason, method=method, path=str(shown)) from None
             status = answer.status_code
             text = answer.text if status >= 400 else ""
             throttled = status in {403, 429} and is_throttle(status, text)
@@ -241,7 +241,7 @@ class Transport:
                     f"still throttled after {throttles} retries",
                     status=status,
                     method=method,
-                    path=shown,
+                    path=str(shown),
                     canvas_message=redact(text.strip(), token)[:200] or None,
                 )
             if status in RETRY_STATUSES:
@@ -252,7 +252,7 @@ class Transport:
                     continue
             if status >= 400 or 300 <= status < 400:
                 raise error_for_response(
-                    status, method=method, path=shown, body=redact(text, token), retries=failures
+                    status, method=method, path=str(shown), body=redact(text, token), retries=failures
                 )
             return Response(status, _json(answer, method, shown), _links(answer), answer.headers)
 
@@ -354,12 +354,22 @@ def _token_of(params: Params) -> str | None:
     return _pairs(params)[1]
 
 
-def _display(url: str, query: list[tuple[str, str]]) -> str:
-    parts = urlsplit(url)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    if query:
-        path += ("&" if parts.query else "?") + urlencode(query, safe="[]:")
-    return strip_secrets(path)
+class _Shown:
+    """The request's path and query as logs and errors show it (no secrets), built on demand."""
+
+    __slots__ = ("_query", "_text", "_url")
+
+    def __init__(self, url: str, query: list[tuple[str, str]]) -> None:
+        self._url, self._query, self._text = url, query, ""
+
+    def __str__(self) -> str:
+        if not self._text:
+            parts = urlsplit(self._url)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if self._query:
+                path += ("&" if parts.query else "?") + urlencode(self._query, safe="[]:")
+            self._text = strip_secrets(path)
+        return self._text
 
 
 def _float(value: str | None) -> float | None:
@@ -391,7 +401,7 @@ def _reason(exc: Exception) -> str:
     return "connection failed (" + type(exc).__name__ + ")"
 
 
-def _json(answer: requests.Response, method: str, shown: str) -> Any:
+def _json(answer: requests.Response, method: str, shown: _Shown) -> Any:
     if not answer.content:
         return {}
     try:
@@ -401,7 +411,7 @@ def _json(answer: requests.Response, method: str, shown: str) -> Any:
             f"answer was not JSON (Content-Type {answer.headers.get('Content-Type')!r})",
             status=answer.status_code,
             method=method,
-            path=shown,
+            path=str(shown),
         ) from None
 
 

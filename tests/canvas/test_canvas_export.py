@@ -11,7 +11,7 @@ import pytest
 from canvas_helpers import ADMIN, many_seed, university_seed
 from click.testing import CliRunner
 
-from reconcile.canvas.sis_export import escape_cell, sis_rows
+from reconcile.canvas.sis_export import escape_cell, sis_frame
 from reconcile.canvas.snapshot import SnapshotError, read_report_csv, read_snapshot, write_snapshot
 from reconcile.cli import cli
 from reconcile.frames import CURRENT_COLUMNS, empty_frame
@@ -187,7 +187,8 @@ def test_empty_snapshot_round_trip(tmp_path) -> None:  # type: ignore[no-untyped
     with path.open("wb") as fh:
         write_snapshot(empty_frame(CURRENT_COLUMNS), fh)
     pd.testing.assert_frame_equal(read_snapshot(path), empty_frame(CURRENT_COLUMNS), check_index_type=False)
-    assert sis_rows(empty_frame(CURRENT_COLUMNS)) == ([], 0)
+    rows, skipped = sis_frame(empty_frame(CURRENT_COLUMNS))
+    assert rows.empty and skipped == 0
 
 
 def test_report_reader_accepts_a_text_stream() -> None:
