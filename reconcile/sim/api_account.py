@@ -12,7 +12,7 @@ from reconcile.sim.api_create import enroll_user, resolve_role
 from reconcile.sim.auth import may_manage
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import is_active_by_date
-from reconcile.sim.model import BUILT_IN_ROLE_IDS, ENROLLMENT_TYPES, Course, Progress, collation_key, now_utc
+from reconcile.sim.model import BUILT_IN_ROLE_IDS, ENROLLMENT_TYPES, Course, Progress, collation_key
 from reconcile.sim.pagination import LinkBase, numeric_links, numeric_page, per_page
 from reconcile.sim.params import as_list, is_blank
 from reconcile.sim.render import View, course_json, enrollment_json, progress_json
@@ -146,8 +146,14 @@ def bulk_enrollment(req: Request) -> Response:
         courses.append(course)
     if role is None:
         role = store.roles[BUILT_IN_ROLE_IDS[etype]]
+    now = store.now()
     progress = Progress(
-        id=store.new_id("progress"), context_id=account_id, user_id=req.caller.user_id, tag="bulk_enrollment"
+        id=store.new_id("progress"),
+        context_id=account_id,
+        user_id=req.caller.user_id,
+        tag="bulk_enrollment",
+        created_at=now,
+        updated_at=now,
     )
     store.progresses[progress.id] = progress
     body = progress_json(progress, req.base_url)
@@ -168,7 +174,7 @@ def _run_bulk(
     time.sleep(0.05)  # queued long enough for a client to see it
     with store.lock:
         progress.workflow_state = "running"
-        progress.updated_at = now_utc()
+        progress.updated_at = store.now()
     failures: dict[str, Any] = {}
     total = max(1, len(user_refs) * len(courses))
     done = 0
@@ -184,9 +190,9 @@ def _run_bulk(
                         failures[str(user.id)] = f"Error processing user {user.id}: {exc.body}"
                 done += 1
                 progress.completion = round(100.0 * done / total, 1)
-                progress.updated_at = now_utc()
+                progress.updated_at = store.now()
     with store.lock:
         progress.workflow_state = "completed"
         progress.completion = 100.0
         progress.results = {"errors": failures}
-        progress.updated_at = now_utc()
+        progress.updated_at = store.now()
