@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from reconcile import __version__
+from reconcile import __version__, exitcodes
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
@@ -29,7 +29,24 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose sub-commands are imported only when used."""
+    """A group whose sub-commands are imported only when used.
+
+    Usage errors anywhere below it exit 1, not click's 2: in this tool 2 means
+    "changes present" (``plan --detailed-exitcode``), and a CI job must not mistake a
+    misspelt flag for a plan with changes.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _exit_one(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _exit_one(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if _importable(name))
@@ -47,6 +64,11 @@ class LazyGroup(click.Group):
             raise
         command: Any = getattr(module, attr)
         return command  # type: ignore[no-any-return]
+
+
+def _exit_one(exc: click.UsageError) -> click.UsageError:
+    exc.exit_code = exitcodes.ERROR
+    return exc
 
 
 def _importable(name: str) -> bool:
