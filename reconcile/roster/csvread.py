@@ -83,12 +83,14 @@ def _scan(data: bytes) -> _Scan:
     arr = np.frombuffer(data, dtype=np.uint8)
     if b'"' in data:
         quotes = arr == 34
-        # Parity of quotes seen so far: odd means inside a quoted field. An escaped quote
-        # ("") counts twice, so parity is unaffected; uint8 overflow keeps parity too.
-        outside = (np.cumsum(quotes, dtype=np.uint8) & 1) == 0
+        # Parity of quotes seen so far (a running XOR): 1 means inside a quoted field. An
+        # escaped quote ("") flips it twice, so it is unaffected.
+        outside = np.bitwise_xor.accumulate(quotes.view(np.uint8)) == 0
+        del quotes
+        open_at = data.rfind(b'"') if not outside[-1] else None  # the quote never closed
         newlines = np.flatnonzero((arr == 10) & outside)
         commas = np.flatnonzero((arr == 44) & outside)
-        open_at = int(np.flatnonzero(quotes)[-1]) if not outside[-1] else None
+        del outside
     else:
         newlines = np.flatnonzero(arr == 10)
         commas = np.flatnonzero(arr == 44)
@@ -98,9 +100,11 @@ def _scan(data: bytes) -> _Scan:
     if starts[-1] == len(arr):  # file ends with a newline: no record after it
         starts, ends = starts[:-1], ends[:-1]
     fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    del commas
     length = ends - starts
-    padded = np.concatenate((arr, [0]))
-    blank = (length == 0) | ((length == 1) & (padded[starts] == 13))
+    blank = length == 0
+    single = np.flatnonzero(length == 1)
+    blank[single] = arr[starts[single]] == 13  # a lone CR of a CRLF blank line
     if len(newlines) == data.count(b"\n"):
         lines = np.arange(1, len(starts) + 1)
     else:  # quoted newlines: count physical lines before each record
