@@ -130,7 +130,9 @@ def _percentiles(latencies: list[float]) -> str:
 
 
 def run() -> str:
+    load_before = os.getloadavg()[0]
     rows = [_scenario(courses, students) for courses, students in SCENARIOS]
+    load_after = os.getloadavg()[0]
     lines = [
         "## Simulator (`bench/sim.py`)",
         "",
@@ -144,8 +146,9 @@ def run() -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Machine: {os.cpu_count()} cores. The client threads run in the benchmark's own Python process, so",
-        "on a 2-core machine client and server compete for CPU: the figures are a floor, not a ceiling.",
+        f"Machine: {os.cpu_count()} cores, 1-minute load average {load_before:.1f} before and {load_after:.1f} after",
+        "the run (anything above the core count means other work shared the CPU). The client threads run in",
+        "the benchmark's own Python process, so client and server compete for CPU: the figures are a floor.",
     ]
     return "\n".join(lines)
 
