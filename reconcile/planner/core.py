@@ -25,7 +25,7 @@ from reconcile.plan import Plan, PlanWarning, plan_to_dict
 from reconcile.planner import rules
 from reconcile.planner.fingerprint import _micros, fingerprint
 from reconcile.planner.guards import evaluate_guards
-from reconcile.planner.keys import NO_ASSOCIATE, as_utc
+from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, words
 from reconcile.planner.match import match, resolve_users
 from reconcile.planner.ops import build_operations, summarize
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
@@ -96,10 +96,11 @@ def build_plan(
     dated = (cur_start != nat) & (cur_end != nat)
     future = dated & (now_us < cur_start)
     ended = dated & (now_us > cur_end)
-    cur_state = current["state"].to_numpy(dtype=object)
-    date_active = (cur_state == "active") & ~future & ~ended
+    cur_state = words(current["state"])
+    date_active = among(cur_state, "active") & ~future & ~ended
 
-    status = desired["status"].to_numpy(dtype=object)[pair_d]
+    all_status = words(desired["status"])
+    status = all_status[pair_d]
     state = cur_state[pair_c]
     attrs_differ = _attrs_differ(desired, current, pair_d, pair_c, cur_start, cur_end)
     pair_date_active = date_active[pair_c]
@@ -116,7 +117,7 @@ def build_plan(
     unmatched_d[matching.satisfied] = False
     new_uid = resolve_users(desired.loc[unmatched_d, "user"], _users_of(current, touchable))
     absent_pos = np.flatnonzero(absent)
-    last_pairs = status == "deleted_last_completed"
+    last_pairs = among(status, "deleted_last_completed")
     last_absent = absent_pos if config.policy.drop == "deleted_last_completed" else absent_pos[:0]
     users = set(
         current["user_id"]
@@ -148,9 +149,9 @@ def build_plan(
     )
 
     sink.pairs(desired, current, pair_d, pair_c, matched_decision.warning == "cannot_demote", "cannot_demote")
-    future_after = future[pair_c] & rules.among(final_matched, ("active", "invited")) & (state == "active")
+    future_after = future[pair_c] & among(final_matched, ("active", "invited")) & among(state, "active")
     sink.pairs(
-        desired, current, pair_d, pair_c, future_after & (status != "invited"), "active_only_in_future"
+        desired, current, pair_d, pair_c, future_after & ~among(status, "invited"), "active_only_in_future"
     )
 
     intents = [
@@ -254,12 +255,12 @@ def _active_after_keys(
     """(course, user id, role, associated user id) of every enrollment of ``users`` active after the plan."""
     if not users:
         return set()
-    state = current["state"].to_numpy(dtype=object)
+    state = words(current["state"])
     active_rows = np.zeros(len(current), dtype=bool)
-    active_rows[untouched & (state == "active")] = True
-    active_rows[pair_c[final_matched == "active"]] = True
+    active_rows[untouched & among(state, "active")] = True
+    active_rows[pair_c[among(final_matched, "active")]] = True
     absent_pos = np.flatnonzero(absent)
-    active_rows[absent_pos[final_absent == "active"]] = True
+    active_rows[absent_pos[among(final_absent, "active")]] = True
     active_rows &= current["user_id"].isin(users).to_numpy(dtype=bool)
     sub = current[active_rows]
     keys = set(
@@ -334,8 +335,8 @@ def _extra_updates(
 
 
 def _enrollments(desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Series) -> pd.DataFrame:
-    status = desired["status"].to_numpy(dtype=object)
-    wanted = unmatched_d & rules.among(status, rules.POST_STATES)
+    status = words(desired["status"])
+    wanted = unmatched_d & among(status, rules.POST_STATES)
     uid_full = np.full(len(desired), -1, dtype="int64")
     uid_full[unmatched_d] = new_uid.astype("Int64").to_numpy(dtype="int64", na_value=-1)
     return pd.DataFrame(
@@ -343,7 +344,7 @@ def _enrollments(desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Ser
             "d": np.flatnonzero(wanted).astype("int64"),
             "c": np.full(int(wanted.sum()), -1, dtype="int64"),
             "action": "enroll",
-            "post_state": status[wanted],
+            "post_state": desired["status"].to_numpy(dtype=object, na_value="")[wanted],
             "reason": "missing_in_canvas",
             "detail": "",
             "uid": uid_full[wanted],
@@ -360,13 +361,16 @@ def _last_attended(
     sink: WarningSink,
 ) -> pd.DataFrame:
     managed = desired["last_attended_managed"].to_numpy(dtype=bool)
+    if not managed.any():  # the common case: no roster gave last_attended_at
+        return pd.DataFrame({name: [] for name in INTENT_COLUMNS})
+    all_status = words(desired["status"])
     wanted = _micros(desired["last_attended_at"])
     nat = np.iinfo("int64").min
-    live = ~rules.among(desired["status"].to_numpy(dtype=object), ("deleted", "deleted_last_completed"))
+    live = ~among(all_status, ("deleted", "deleted_last_completed"))
     settable = managed & (wanted != nat) & live
     have = _micros(current["last_attended_at"])
     differs = settable[pair_d] & (wanted[pair_d] != have[pair_c])
-    later = settable & unmatched_d & rules.among(desired["status"].to_numpy(dtype=object), rules.POST_STATES)
+    later = settable & unmatched_d & among(all_status, rules.POST_STATES)
     sink.rows(
         desired,
         later,

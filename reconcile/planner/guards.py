@@ -16,6 +16,7 @@ import pandas as pd
 
 from reconcile.config import Config
 from reconcile.plan import DROP_ACTIONS, GuardResult, Operation
+from reconcile.planner.keys import among, words
 from reconcile.planner.rules import LIVE
 from reconcile.planner.scope import Scope
 
@@ -34,9 +35,8 @@ def evaluate_guards(
 ) -> tuple[GuardResult, ...]:
     """Every guard's result: plan-wide ones always, per-course ones for courses with drops or emptied."""
     settings = config.guards
-    state = current["state"].to_numpy(dtype=object)
-    live = managed.copy()
-    live &= np.logical_or.reduce([state == name for name in LIVE]) if len(state) else live
+    state = words(current["state"])
+    live = managed & among(state, LIVE)
     base = {str(k): int(v) for k, v in current.loc[live, "course_ref"].value_counts().items()}
     roster_rows = {str(k): int(v) for k, v in desired["course"].value_counts().items()}
     drops = [op for op in operations if op.action in DROP_ACTIONS and op.reason == "absent_from_roster"]

@@ -72,6 +72,39 @@ def split_refs(refs: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return kind_arr[codes], value_arr[codes]  # code -1 (missing) picks the trailing sentinel
 
 
+# states and statuses as small integer codes: comparing a million int8s is ~50x cheaper than strings
+VOCAB = (
+    "",
+    "active",
+    "invited",
+    "creation_pending",
+    "inactive",
+    "completed",
+    "rejected",
+    "deleted",
+    "deleted_last_completed",
+    "dropped",
+)
+CODE = {word: number for number, word in enumerate(VOCAB)}
+
+
+def words(column: pd.Series) -> np.ndarray:
+    """A column of states or statuses as int8 codes into :data:`VOCAB` (missing or unknown: 0)."""
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    table = np.array([*(CODE.get(str(u), 0) for u in uniques), 0], dtype="int8")  # code -1 reads 0
+    return table[codes]
+
+
+def among(values: np.ndarray, names: tuple[str, ...] | str) -> np.ndarray:
+    """Mask of the codes in ``values`` that spell one of ``names``."""
+    if isinstance(names, str):
+        return values == CODE[names]
+    result = np.zeros(len(values), dtype=bool)
+    for name in names:
+        result |= values == CODE[name]
+    return result
+
+
 def current_user_values(current: pd.DataFrame, kind: str) -> np.ndarray:
     """Each current row's user in the value space of ``kind`` (None where Canvas gave no value)."""
     column, lower = USER_KINDS[kind]

@@ -23,10 +23,12 @@ import pandas as pd
 from reconcile.planner.keys import (
     NO_ASSOCIATE,
     USER_KINDS,
+    among,
     current_user_values,
     section_ids,
     split_refs,
     split_unique,
+    words,
 )
 
 STATE_RANK = {"active": 0, "invited": 1, "creation_pending": 2, "inactive": 3, "completed": 4, "rejected": 5}
@@ -133,8 +135,8 @@ def _apply_section_rule(pairs: pd.DataFrame, desired: pd.DataFrame, current: pd.
         return Matching(pairs=sectioned.reset_index(drop=True), satisfied=none, bystanders=none)
     free = loose[~loose["c"].isin(sectioned["c"]).to_numpy(dtype=bool)]
     satisfied = np.setdiff1d(loose["d"].unique(), free["d"].unique())
-    status = desired["status"].to_numpy(dtype=object)[free["d"].to_numpy()]
-    positive = (status == "active") | (status == "invited")
+    status = words(desired["status"])[free["d"].to_numpy()]
+    positive = among(status, ("active", "invited"))
     best = free[positive].copy()
     bystanders = none
     if len(best):

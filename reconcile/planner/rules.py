@@ -1,7 +1,8 @@
 """The rules table of DESIGN §5, vectorised: (desired status, Canvas state) -> action.
 
-Pure numpy over whole columns; no Operation objects are built here. Each function
-returns plain arrays aligned with its inputs: ``action`` ("" = nothing to do), the
+Pure numpy over whole columns; no Operation objects are built here. States and statuses
+arrive as int8 codes (:func:`reconcile.planner.keys.words`). Each function returns plain
+arrays aligned with its inputs: ``action`` ("" = nothing to do), the
 ``enrollment[enrollment_state]`` a POST sends, the reason code, a detail code, and for
 matched rows an optional extra ``update`` POST that goes with a DELETE-based change.
 
@@ -17,6 +18,8 @@ The Canvas behaviour behind each cell (facts sheet):
 from __future__ import annotations
 
 import numpy as np
+
+from reconcile.planner.keys import CODE, among
 
 PENDING = ("invited", "creation_pending")
 GONE = ("deleted", "rejected")
@@ -42,14 +45,6 @@ DETAILS: dict[str, str] = {
 }
 
 
-def among(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
-    """``np.isin`` for a few strings: element-wise ``==`` per choice, much cheaper on object arrays."""
-    result = np.zeros(len(values), dtype=bool)
-    for choice in choices:
-        result |= values == choice
-    return result
-
-
 class Decision:
     """Aligned result arrays of one rules pass (a tiny struct; not part of the plan)."""
 
@@ -62,6 +57,8 @@ class Decision:
         self.warning = np.full(n, "", dtype=object)
 
     def set(self, mask: np.ndarray, action: str, *, reason: str, post: str = "", detail: str = "") -> None:
+        if not mask.any():
+            return
         self.action[mask] = action
         self.reason[mask] = reason
         self.post_state[mask] = post
@@ -83,19 +80,12 @@ def decide_matched(
     in the course with the same role (for deleted_last_completed).
     """
     out = Decision(len(status))
-    # element-wise == on object arrays is far cheaper than np.isin (which sorts); memoise per state
-    masks: dict[str, np.ndarray] = {}
 
     def st(*states: str) -> np.ndarray:
-        result = np.zeros(len(state), dtype=bool)
-        for name in states:
-            if name not in masks:
-                masks[name] = state == name
-            result |= masks[name]
-        return result
+        return among(state, states)
 
     diff = attrs_differ
-    active = status == "active"
+    active = among(status, "active")
     out.set(
         active & st(*PENDING, "completed", *GONE),
         "restore",
@@ -113,7 +103,7 @@ def decide_matched(
     )
     out.set(active & st("active") & diff, "update", reason="attributes_differ", post="active")
 
-    invited = status == "invited"
+    invited = among(status, "invited")
     out.set(invited & st(*PENDING) & diff, "update", reason="attributes_differ", post="invited")
     demote = invited & st("active") & date_active
     out.warning[demote] = "cannot_demote"
@@ -133,7 +123,7 @@ def decide_matched(
         detail="revive",
     )
 
-    inactive = status == "inactive"
+    inactive = among(status, "inactive")
     out.set(inactive & st("active") & ~(diff & ~date_active), "inactivate", reason="state_differs")
     extra = inactive & st("active") & diff & date_active
     out.update_state[extra] = "inactive"
@@ -157,10 +147,10 @@ def decide_matched(
     out.set(inactive & st(*GONE), "restore", reason="state_differs", post="inactive", detail="revive")
 
     # completed: concluding is the point; attributes of concluded rows are not chased
-    out.set((status == "completed") & st(*LIVE), "conclude", reason="state_differs")
-    out.set((status == "deleted") & st(*LIVE, "completed"), "delete", reason="state_differs")
+    out.set(among(status, "completed") & st(*LIVE), "conclude", reason="state_differs")
+    out.set(among(status, "deleted") & st(*LIVE, "completed"), "delete", reason="state_differs")
 
-    last = status == "deleted_last_completed"
+    last = among(status, "deleted_last_completed")
     out.set(last & st(*LIVE) & keeps_other, "delete", reason="state_differs", detail="keeps_other_active")
     out.set(last & st(*LIVE) & ~keeps_other, "conclude", reason="state_differs", detail="last_enrollment")
     out.set(
@@ -170,12 +160,12 @@ def decide_matched(
 
 
 def final_state_matched(status: np.ndarray, state: np.ndarray, *, date_active: np.ndarray) -> np.ndarray:
-    """The workflow state a matched row will have after the plan (deleted_last_completed: never active)."""
-    final = np.where(among(status, POST_STATES), status, state).astype(object)
-    final[(status == "completed") & among(state, LIVE)] = "completed"
-    final[(status == "deleted") & among(state, (*LIVE, "completed"))] = "deleted"
-    final[(status == "deleted_last_completed") & among(state, LIVE)] = "completed"
-    final[(status == "invited") & (state == "active") & date_active] = "active"  # cannot demote
+    """The workflow state code a matched row will have after the plan (deleted_last_completed: never active)."""
+    final = np.where(among(status, POST_STATES), status, state).astype("int8")
+    final[among(status, "completed") & among(state, LIVE)] = CODE["completed"]
+    final[among(status, "deleted") & among(state, (*LIVE, "completed"))] = CODE["deleted"]
+    final[among(status, "deleted_last_completed") & among(state, LIVE)] = CODE["completed"]
+    final[among(status, "invited") & among(state, "active") & date_active] = CODE["active"]  # cannot demote
     return final
 
 
@@ -190,9 +180,9 @@ def decide_absent(state: np.ndarray, *, policy: str, keeps_other: np.ndarray) ->
     if policy == "conclude":
         out.set(live, "conclude", reason=reason)
     elif policy == "inactivate":
-        out.set(live & (state != "inactive"), "inactivate", reason=reason)
+        out.set(live & ~among(state, "inactive"), "inactivate", reason=reason)
     elif policy == "delete":
-        out.set(live | (state == "completed"), "delete", reason=reason)
+        out.set(live | among(state, "completed"), "delete", reason=reason)
     elif policy == "deleted_last_completed":
         out.set(live & keeps_other, "delete", reason=reason, detail="keeps_other_active")
         out.set(live & ~keeps_other, "conclude", reason=reason, detail="last_enrollment")
@@ -202,9 +192,8 @@ def decide_absent(state: np.ndarray, *, policy: str, keeps_other: np.ndarray) ->
 
 
 def final_state_absent(state: np.ndarray, *, policy: str) -> np.ndarray:
-    """The state an absent row keeps or reaches; only ``ignore`` can leave it active."""
-    if policy == "ignore":
-        return state.astype(object)
-    final = state.astype(object).copy()
-    final[among(state, LIVE)] = "dropped"
+    """The state code an absent row keeps or reaches; only ``ignore`` can leave it active."""
+    final = state.astype("int8")
+    if policy != "ignore":
+        final[among(state, LIVE)] = CODE["dropped"]
     return final
