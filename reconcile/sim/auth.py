@@ -79,16 +79,20 @@ def course_rights(store: Store, caller: Caller, course: Course) -> CourseRights:
     observees: set[int] = set()
     for key in store.user_index.get(caller.user_id, []):
         e = store.enrollments[key[2]]
-        if e.course_id != course.id or effective_state(store, e, now) != "active":
+        if e.course_id != course.id or e.workflow_state == "deleted":
+            continue
+        if e.type == "ObserverEnrollment":
+            # "has been an observer": any observer row that is not deleted (Enrollment.active
+            # in Canvas excludes only deleted rows), whatever its dates say.
+            observer = True
+            if e.associated_user_id is not None:
+                observees.add(e.associated_user_id)
+        if effective_state(store, e, now) != "active":
             continue
         teacher |= e.type == "TeacherEnrollment"
         ta |= e.type == "TaEnrollment"
         designer |= e.type == "DesignerEnrollment"
         student |= e.type in ("StudentEnrollment", "StudentViewEnrollment")
-        if e.type == "ObserverEnrollment":
-            observer = True
-            if e.associated_user_id is not None:
-                observees.add(e.associated_user_id)
         if e.limit_privileges_to_course_section:
             sections.add(e.course_section_id)
         else:
