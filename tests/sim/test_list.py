@@ -145,6 +145,15 @@ def test_section_limited_ta_sees_only_their_section(api: Api) -> None:
 def test_observer_sees_self_and_observee_only(api: Api) -> None:
     items = api.as_(api.university.observer_token).all_pages("/api/v1/courses/101/enrollments")
     assert _ids(items) == {1018, 1004}
+    api.university.simulator.store.enrollments[
+        1018
+    ].workflow_state = "inactive"  # still "has been an observer"
+    assert _ids(api.as_(api.university.observer_token).all_pages("/api/v1/courses/101/enrollments")) == {
+        1018,
+        1004,
+    }
+    api.university.simulator.store.enrollments[1018].workflow_state = "deleted"
+    assert api.as_(api.university.observer_token).get("/api/v1/courses/101/enrollments").status_code == 403
 
 
 def test_stranger_and_invitee_are_refused(api: Api) -> None:
