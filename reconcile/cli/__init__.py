@@ -24,7 +24,7 @@ COMMANDS: dict[str, str] = {
     "show": "reconcile.cli.plan:show",
     "apply": "reconcile.cli.apply:apply",
     "history": "reconcile.cli.apply:history",
-    "demo": "reconcile.cli.demo:demo",
+    "demo": "reconcile.cli.tour:demo",
     "schema": "reconcile.cli.schema:schema",
 }
 
