@@ -107,7 +107,7 @@ def plan(
         _fail("bad configuration:\n  " + "\n  ".join(exc.problems))
     try:
         with _progress() as on_progress:
-            result, roster = make_plan(
+            result, _ = make_plan(
                 list(rosters),
                 config=config,
                 courses=list(courses) or None,
@@ -121,8 +121,6 @@ def plan(
         _fail(f"{len(exc.problems)} problem(s) in the roster; nothing was fetched or planned")
     except Exception as exc:  # Canvas, snapshot and file errors: one clear line each
         _fail(_one_line(exc))
-    for problem in roster.warnings:
-        click.echo(str(problem), err=True)
     if out_path:
         try:
             save_plan(result, out_path)
