@@ -58,6 +58,7 @@ def build_plan(
     now_ts = as_utc(now)
     desired = _conformed(desired, DESIRED_COLUMNS)
     current = _conformed(current, CURRENT_COLUMNS)
+    desired = _roles_by_id(desired, current)
     sink = WarningSink()
     for item in extra_warnings:
         sink.add(item.code, item.message, course=item.course, user=item.user, origin=item.origin)
@@ -153,6 +154,9 @@ def build_plan(
     sink.pairs(
         desired, current, pair_d, pair_c, future_after & ~among(status, "invited"), "active_only_in_future"
     )
+    ended_after = ended[pair_c] & among(final_matched, "active") & among(status, "active")
+    ended_after &= ~desired["dates_managed"].to_numpy(dtype=bool)[pair_d]
+    sink.pairs(desired, current, pair_d, pair_c, ended_after, "active_but_ended")
 
     intents = [
         _intents(
@@ -201,6 +205,22 @@ def _conformed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
         frame = frame.reset_index(drop=True)
     return frame.copy(deep=False)
+
+
+def _roles_by_id(desired: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Where the roster gave a role_id, use the name Canvas reports for it, so a custom role
+    renamed in Canvas still matches (rows are joined on role names)."""
+    given = desired["role_id"].notna().to_numpy(dtype=bool)
+    if not given.any() or len(current) == 0:
+        return desired
+    known = current[["role_id", "role"]].dropna().drop_duplicates("role_id")
+    names = dict(zip(known["role_id"].tolist(), known["role"].tolist(), strict=True))
+    mapped = desired.loc[given, "role_id"].map(names)
+    if mapped.isna().all():
+        return desired
+    desired = desired.copy()
+    desired.loc[given, "role"] = mapped.fillna(desired.loc[given, "role"]).astype("string").to_numpy()
+    return desired
 
 
 def _users_of(current: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:

@@ -17,6 +17,8 @@ MESSAGES: dict[str, str] = {
     "back into invited (a POST never changes its state), so it stays active",
     "active_only_in_future": "{user} in {course} is active but starts only on {start}: Canvas treats it as "
     "pending until then",
+    "active_but_ended": "{user} in {course} is active but its end date {end} has passed: Canvas treats "
+    "it as concluded (dates are not managed by the roster, so they are left alone)",
     "not_managed": "{user} in {course} ({role}) differs from the roster but is outside manage scope "
     "(manage.ownership or manage.roles), so it is left unchanged",
 }
@@ -76,8 +78,8 @@ class WarningSink:
             course = _text(drow.get("course")) or _text(crow["course_ref"])
             user = _text(drow.get("user")) or _text(crow["sis_user_id"]) or _text(crow["user_id"])
             role = _text(drow.get("role")) or _text(crow["role"])
-            start = _text(crow["start_at"])
-            message = MESSAGES[code].format(user=user, course=course, role=role, start=start)
+            start, end = _text(crow["start_at"]), _text(crow["end_at"])
+            message = MESSAGES[code].format(user=user, course=course, role=role, start=start, end=end)
             self.add(code, message, course=course, user=user, origin=_origin(drow) if drow else ())
         self._overflow[code] += max(0, len(picked) - (MAX_PER_CODE + 1))
 

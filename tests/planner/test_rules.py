@@ -181,3 +181,21 @@ def test_drop_policy_deleted_last_completed_deletes_duplicate_in_other_section()
     (op,) = plan.operations
     assert op.action is Action.DELETE
     assert op.target.section == "sis_section_id:MATH101-02"
+
+
+def test_active_row_ended_by_unmanaged_dates_warns() -> None:
+    row = have("s1", state="active", start_at="2026-01-01T00:00:00Z", end_at="2026-06-01T00:00:00Z")
+    plan = plan_of([want("s1")], [row])
+    assert plan.operations == ()
+    assert [w.code for w in plan.warnings] == ["active_but_ended"]
+    assert "2026-06-01" in plan.warnings[0].message
+
+
+def test_role_id_matches_a_custom_role_renamed_in_canvas() -> None:
+    from .factory import config
+
+    row = have("s1", role="Grader")
+    plan = plan_of(
+        [want("s1", role="Marker", role_id=30, type="TaEnrollment")], [row], cfg=config(roles=("Grader",))
+    )
+    assert plan.operations == ()
