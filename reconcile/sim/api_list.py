@@ -13,7 +13,7 @@ from reconcile.sim.dates import effective_state
 from reconcile.sim.model import ADMIN_TYPES, Enrollment
 from reconcile.sim.pagination import LinkBase, bookmark_links, decode_page, encode_bookmark, per_page
 from reconcile.sim.params import as_list, is_blank, value_to_boolean
-from reconcile.sim.render import View, enrollment_json
+from reconcile.sim.render import View, enrollment_fragment
 from reconcile.sim.store import SortKey, Store
 
 Filter = Callable[[Enrollment], bool]
@@ -279,7 +279,7 @@ def _page(
             found.append(e)
     includes = frozenset(str(v) for v in as_list(req.params.get("include")))
     cache: dict[int, CourseRights] = {}
-    body = []
+    fragments = []
     for e in found:
         view_rights = rights
         if per_course_rights:
@@ -287,14 +287,19 @@ def _page(
                 cache[e.course_id] = req.rights(store.courses[e.course_id])
             view_rights = cache[e.course_id]
         view = View(req.base_url, req.caller, view_rights, includes, with_user=True)
-        body.append(enrollment_json(store, e, view))
+        fragments.append(enrollment_fragment(store, e, view))
     current = str(req.params.get("page") or "first")
     next_page = None
     if more:
         last = found[-1]
         next_page = encode_bookmark(store.sort_key(last), store.users[last.user_id].sortable_name)
     base = LinkBase(f"{req.base_url}/api/v1/{_escape_path(path)}/enrollments", req.query)
-    return Response(body, headers={"Link": bookmark_links(base, size, current, next_page)}, items=len(body))
+    return Response(
+        None,
+        headers={"Link": bookmark_links(base, size, current, next_page)},
+        items=len(fragments),
+        raw=("[" + ",".join(fragments) + "]").encode(),
+    )
 
 
 def _escape_path(path: str) -> str:

@@ -62,3 +62,5 @@ class Response:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     items: int = 0
+    # Already-encoded JSON for ``body`` (list pages); the server sends it as is.
+    raw: bytes | None = None

@@ -211,7 +211,7 @@ class Handler(BaseHTTPRequestHandler):
                 {"X-Request-Cost": f"{throttle.cost(0)}", "X-Rate-Limit-Remaining": f"{remaining:.1f}"},
             )
             return
-        status, payload, headers, items, write, key = self._dispatch(
+        status, payload, raw, headers, items, write, key = self._dispatch(
             method, split.path, params, query, token, base_url
         )
         cost = throttle.cost(items)
@@ -223,6 +223,11 @@ class Handler(BaseHTTPRequestHandler):
             sim.stats_counter.count("lost_responses")
             self._hang_up()
             return
+        if raw is not None and "application/json+canvas-string-ids" not in self.headers.get("Accept", ""):
+            self._send(status, raw, _JSON, headers)
+            return
+        if raw is not None:
+            payload = json.loads(raw)
         if "application/json+canvas-string-ids" in self.headers.get("Accept", ""):
             payload = stringify_ids(payload)
         self._send_json(status, payload, headers)
@@ -241,12 +246,20 @@ class Handler(BaseHTTPRequestHandler):
         query: dict[str, Any],
         token: str | None,
         base_url: str,
-    ) -> tuple[int, Any, dict[str, str], int, bool, str]:
+    ) -> tuple[int, Any, bytes | None, dict[str, str], int, bool, str]:
         sim = self.sim
         found = routes.match(method, path)
         if not isinstance(found, routes.Match):
             error = errors.not_found()
-            return error.status, error.body, dict(error.headers), 0, method != "GET", f"{method} (unrouted)"
+            return (
+                error.status,
+                error.body,
+                None,
+                dict(error.headers),
+                0,
+                method != "GET",
+                f"{method} (unrouted)",
+            )
         route = found.route
         store = sim.store
         try:
@@ -265,14 +278,22 @@ class Handler(BaseHTTPRequestHandler):
                 )
                 response: Response = route.handler(request)
         except errors.ApiError as exc:
-            return exc.status, exc.body, dict(exc.headers), 0, route.write, route.stat_key
+            return exc.status, exc.body, None, dict(exc.headers), 0, route.write, route.stat_key
         except Exception:
             # A simulator bug: answer as Canvas does for an unhandled exception, and keep
             # the traceback for /__sim/stats so the test that hit it can show it.
             report_id = sim.stats_counter.internal_error(traceback.format_exc())
             body = {**errors.generic(500, "internal_server_error").body, "error_report_id": report_id}
-            return 500, body, {}, 0, route.write, route.stat_key
-        return response.status, response.body, response.headers, response.items, route.write, route.stat_key
+            return 500, body, None, {}, 0, route.write, route.stat_key
+        return (
+            response.status,
+            response.body,
+            response.raw,
+            response.headers,
+            response.items,
+            route.write,
+            route.stat_key,
+        )
 
 
 class SimServer(ThreadingHTTPServer):

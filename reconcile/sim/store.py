@@ -92,6 +92,8 @@ class Store:
         self.user_courses: dict[int, set[int]] = {}
         self._lookup: dict[tuple[str, str, str], int] = {}
         self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1}
+        # Encoded enrollment JSON by row content and view (see render.enrollment_fragment).
+        self.json_cache: dict[tuple[Any, ...], str] = {}
 
     # -- DateSource protocol -------------------------------------------------
     def course(self, course_id: int) -> Course:
