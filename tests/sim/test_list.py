@@ -302,3 +302,17 @@ def test_huge_queries_keep_the_next_link_first(api: Api) -> None:
     assert response.status_code == 200
     assert len(response.headers["Link"]) <= 6 * 1024
     assert "next" in response.links and "first" not in response.links
+
+
+def test_lists_never_serve_stale_rows(api: Api) -> None:
+    def state_of_1005() -> str:
+        items = api.all_pages("/api/v1/courses/101/enrollments", **{"state[]": ALL_STATES, "per_page": 50})
+        return next(e["enrollment_state"] for e in items if e["id"] == 1005)
+
+    assert state_of_1005() == "active"
+    api.delete("/api/v1/courses/101/enrollments/1005", params={"task": "inactivate"})
+    assert state_of_1005() == "inactive"
+    api.university.simulator.store.enrollments[1005].workflow_state = "rejected"  # changed in place
+    assert state_of_1005() == "rejected"
+    api.university.simulator.store.courses[101].workflow_state = "deleted"
+    assert state_of_1005() == "deleted"  # a deleted course shows every row as deleted
