@@ -138,7 +138,7 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
                 int(scan.lines[cut]),
                 None,
                 "truncated",
-                "a quoted field is never closed: the file looks cut off here",
+                "a quote is never closed: the file looks cut off here (or a field holds a stray quote)",
             )
         )
         keep[cut:] = False

@@ -46,6 +46,11 @@ def check_header(header: tuple[str, ...], file: str) -> tuple[dict[str, str], li
     problems: list[Problem] = []
     mapping: dict[str, str] = {}
     unknown: list[str] = []
+    if len(header) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in header[0]:
+                message = f"the header is separated by {name}: an SIS CSV uses commas (re-export as CSV)"
+                return mapping, [error(file, 1, None, "wrong_delimiter", message)]
     for name in header:
         lowered = name.strip().lower()
         if lowered in COLUMNS and lowered not in mapping.values():
@@ -87,7 +92,7 @@ def read_sis_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Prob
         return None, problems
     mapping, header_problems = check_header(table.header, file)
     problems += header_problems
-    if any(p.code in {"missing_column", "duplicate_column"} for p in problems):
+    if any(p.code in {"missing_column", "duplicate_column", "wrong_delimiter"} for p in problems):
         return None, problems
     frame = table.frame
     # Renamed in place (no copy of a million rows); unknown columns stay under their own
