@@ -95,6 +95,8 @@ def plan(
     Nothing in Canvas is changed. Save the plan with --out and apply exactly that file with
     `reconcile apply plan.json` after review.
     """
+    from reconcile.canvas.errors import CanvasError
+    from reconcile.canvas.snapshot import SnapshotError
     from reconcile.config import ConfigError, load_config
     from reconcile.pipeline import RosterInvalid, make_plan, save_plan
     from reconcile.render import render
@@ -119,7 +121,7 @@ def plan(
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         _fail(f"{len(exc.problems)} problem(s) in the roster; nothing was fetched or planned")
-    except Exception as exc:  # Canvas, snapshot and file errors: one clear line each
+    except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
         _fail(_one_line(exc))
     if out_path:
         try:

@@ -159,3 +159,20 @@ def test_course_option_restricts_the_plan(canvas) -> None:  # type: ignore[no-un
     document = json.loads(result.output)
     assert set(document["fingerprints"]) == {"sis_course_id:MATH101-F26"}
     assert {op["target"]["course"] for op in document["operations"]} == {"sis_course_id:MATH101-F26"}
+
+
+def test_missing_token_is_one_clear_line(canvas, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("CANVAS_API_TOKEN")
+    rosters, config_path = EXAMPLES["sis-export"]
+    result = CliRunner().invoke(cli, ["plan", *rosters, "-c", config_path])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "CANVAS_API_TOKEN" in lines[0]
+
+
+def test_show_refuses_a_newer_plan_format(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"format_version": 99}))
+    result = CliRunner().invoke(cli, ["show", str(path)])
+    assert result.exit_code == 1
+    assert "format_version 99 is not supported" in result.output
