@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -138,7 +139,7 @@ class Transport:
         )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.session.verify = True
+        _settle_environment(self.session, self.base_url)
         self.session.headers.update(
             {"User-Agent": f"canvas-reconcile/{__version__}", "Accept": "application/json"}
         )
@@ -307,6 +308,17 @@ class Transport:
             else:
                 kept.append((key, value))
         return urlunsplit(parts._replace(query=urlencode(kept))), token
+
+
+def _settle_environment(session: requests.Session, base_url: str) -> None:
+    """Read proxy and CA-bundle settings from the environment once, then stop requests from
+    re-reading the whole environment on every request (about 0.6 ms each). TLS verification
+    stays on: a CA bundle from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replaces the default
+    trust store, it never disables checking."""
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.verify = bundle if bundle else True
+    session.trust_env = False  # also keeps ~/.netrc from touching the Authorization header
 
 
 def _origin(url: str) -> str:

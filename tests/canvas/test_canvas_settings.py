@@ -84,6 +84,20 @@ def test_bad_numbers_refused() -> None:
         CanvasClient("https://x.example.edu", "t", concurrency=0)
 
 
-def test_tls_verification_is_on() -> None:
+def test_tls_verification_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     with CanvasClient("https://x.example.edu", "t") as client:
         assert client.transport.session.verify is True
+
+
+def test_proxy_and_ca_bundle_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.edu:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/campus.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with CanvasClient("https://x.example.edu", "t") as client:
+        session = client.transport.session
+        assert session.proxies.get("https") == "http://proxy.example.edu:3128"
+        assert session.verify == "/etc/ssl/campus.pem"  # a bundle, never False
+        assert session.trust_env is False
