@@ -7,6 +7,7 @@ source. Pure: no I/O.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -42,11 +43,13 @@ class Problem:
             "message": self.message,
         }
 
-    def sort_key(self) -> tuple[str, int, str, str, str]:
-        """Order by file, then numeric row (YAML paths after numbers), column, code."""
+    def sort_key(self) -> tuple[str, int, tuple[tuple[int, str], ...], str, str]:
+        """Order by file, then row (line numbers first, then YAML paths in natural order
+        so that ``students[2]`` comes before ``students[10]``), column, code."""
         row = self.row or ""
-        number = int(row) if row.isdigit() else (0 if not row else 1 << 62)
-        return (self.file, number, row, self.column or "", self.code)
+        kind = 0 if not row else (1 if row.isdigit() else 2)
+        parts = tuple((int(p), "") if p.isdigit() else (-1, p) for p in re.split(r"(\d+)", row) if p)
+        return (self.file, kind, parts, self.column or "", self.code)
 
 
 def error(file: str, row: str | int | None, column: str | None, code: str, message: str) -> Problem:

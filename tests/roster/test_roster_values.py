@@ -86,3 +86,25 @@ def test_problem_text() -> None:
     assert str(Problem("warning", "f.csv", None, None, "x", "m")) == "f.csv: warning: m"
     assert did_you_mean("studnet", ["student", "teacher"]) == ' (did you mean "student"?)'
     assert did_you_mean("zzz", ["student"]) == ""
+
+
+def test_problems_sort_in_reading_order() -> None:
+    from reconcile.roster.problems import sorted_problems
+
+    def at(file: str, row: str | None) -> Problem:
+        return Problem("error", file, row, None, "x", "m")
+
+    rows = ["courses[10].students[0]", "10", None, "courses[2].students[11]", "2", "courses[2].students[3]"]
+    ordered = [p.row for p in sorted_problems(at("a", r) for r in rows)] + [
+        p.row for p in sorted_problems([at("b", "1"), at("a", "9")])
+    ]
+    assert ordered == [
+        None,
+        "2",
+        "10",
+        "courses[2].students[3]",
+        "courses[2].students[11]",
+        "courses[10].students[0]",
+        "9",
+        "1",
+    ]
