@@ -1,9 +1,8 @@
-"""Vectorised parsing of roster cells: ids, roles, statuses, dates, booleans.
+"""Parsing of roster cell values: user spellings, roles, dates, booleans.
 
-Every function takes a pandas Series of strings (``<NA>`` = attribute absent) and returns
-parsed values plus a mask of bad cells; the caller turns masked cells into problems. Work
-is done once per *distinct* value (:func:`per_unique`), because SIS exports repeat the
-same course, role, status and date millions of times. Pure: no I/O.
+The normaliser calls these on the *distinct* values of a column only (SIS exports repeat
+the same course, role, status and date millions of times) and spreads the results back
+to the rows. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
-from reconcile.frames import ROLE_WORDS, STATUSES
+from reconcile.frames import ROLE_WORDS
 
 ISO_DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?"
@@ -23,7 +21,6 @@ ISO_DATE = re.compile(
 SHEET_DATE = re.compile(
     r"(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
 )
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 BOOLEANS = {
     "true": True,
     "false": False,
@@ -35,45 +32,6 @@ BOOLEANS = {
     "f": False,
 }
 CANVAS_NAMES = {name: name for name in ROLE_WORDS.values()}
-
-
-def per_unique(series: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Apply ``func`` to the distinct non-NA values of ``series`` and spread the result back.
-
-    ``func`` receives a Series of distinct strings and returns a Series of the same length;
-    NA cells map to NA. The result has ``series``'s index.
-    """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = func(pd.Series(uniques, dtype=object))
-    values = np.empty(len(mapped) + 1, dtype=object)
-    values[:-1] = mapped.to_numpy(dtype=object, na_value=None)
-    values[-1] = None
-    codes = np.where(codes < 0, len(mapped), codes)
-    return pd.Series(values[codes], index=series.index, dtype=object)
-
-
-def strip(series: pd.Series) -> pd.Series:
-    """Cells with surrounding whitespace removed (NA stays NA)."""
-    return per_unique(series, lambda u: u.str.strip())
-
-
-def id_faults(values: pd.Series) -> pd.Series:
-    """Per distinct id: "" when fine, else why it is malformed (control characters, canvas:abc)."""
-
-    def fault(text: str) -> str:
-        if CONTROL.search(text):
-            return "contains a control character"
-        if text.lower().startswith("canvas:") and not re.fullmatch(r"canvas:\d{1,19}", text):
-            return "canvas: must be followed by a numeric Canvas id"
-        return ""
-
-    return values.map(fault)
-
-
-def to_ref(values: pd.Series, sis_column: str) -> pd.Series:
-    """Distinct ids -> refs: ``canvas:N`` -> ``N``, anything else -> ``<sis_column>:<value>``."""
-    canvas = values.str.match(r"canvas:\d{1,19}\Z")
-    return values.where(~canvas, values.str.slice(7)).where(canvas, sis_column + ":" + values)
 
 
 def user_refs(values: pd.Series) -> pd.Series:
@@ -113,20 +71,6 @@ def role_lookup(custom_roles: dict[str, str | None]) -> Callable[[str], tuple[st
         return None
 
     return lookup
-
-
-def statuses(values: pd.Series) -> pd.Series:
-    """Distinct status cells -> canonical status (lower case) or None when unknown."""
-    lowered = values.str.strip().str.lower()
-    return lowered.where(lowered.isin(STATUSES), None)
-
-
-def booleans(values: pd.Series, *, empty: bool | None) -> tuple[pd.Series, pd.Series]:
-    """Distinct boolean cells -> (value, bad mask). ``empty`` is the value of an empty cell."""
-    lowered = values.str.strip().str.lower()
-    parsed = lowered.map(lambda v: empty if v == "" else BOOLEANS.get(v))
-    bad = (lowered != "") & ~lowered.isin(list(BOOLEANS))
-    return parsed, bad
 
 
 def dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:

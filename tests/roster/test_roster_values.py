@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from reconcile.roster import values as V
 from reconcile.roster.problems import Problem, did_you_mean
+from tests.roster.helpers import load, write
 
 
 def _date(text: str) -> tuple[pd.Timestamp, str]:
@@ -46,17 +49,20 @@ def test_non_iso_dates_are_refused_with_a_hint(text: str, fragment: str) -> None
     assert pd.isna(stamp) and fragment in fault
 
 
-def test_booleans() -> None:
-    cells = pd.Series(["true", "FALSE", "1", "no", "", "maybe"], dtype=object)
-    parsed, bad = V.booleans(cells, empty=False)
-    assert list(parsed) == [True, False, True, False, False, None]
-    assert list(bad) == [False, False, False, False, False, True]
+def test_booleans(tmp_path: Path) -> None:
+    text = "course_id,user_id,role,status,limit_section_privileges,notify\n" + "".join(
+        f"C1,u{i},student,active,{limit},{notify}\n"
+        for i, (limit, notify) in enumerate([("true", "FALSE"), ("1", "no"), ("", ""), ("Yes", "t")])
+    )
+    d = load(write(tmp_path / "e.csv", text)).desired
+    assert list(d["limit_section_privileges"]) == [True, True, False, True]
+    assert [None if pd.isna(v) else bool(v) for v in d["notify"]] == [False, False, None, True]
 
 
-def test_refs() -> None:
-    ids = pd.Series(["MATH101", "canvas:12", "canvas:x"], dtype=object)
-    assert list(V.to_ref(ids, "sis_course_id")) == ["sis_course_id:MATH101", "12", "sis_course_id:canvas:x"]
-    assert list(V.id_faults(ids)) == ["", "", "canvas: must be followed by a numeric Canvas id"]
+def test_refs_and_user_spellings(tmp_path: Path) -> None:
+    text = "course_id,section_id,user_id,role,status\nMATH101,canvas:12,canvas:7,student,active\n"
+    row = load(write(tmp_path / "e.csv", text)).desired.iloc[0]
+    assert (row["course"], row["section"], row["user"]) == ("sis_course_id:MATH101", "12", "7")
     users = pd.Series(["s1", "integration:i1", "login:jo", "canvas:7", "sis:a:b"], dtype=object)
     assert list(V.user_refs(users)) == [
         "sis_user_id:s1",
@@ -67,17 +73,12 @@ def test_refs() -> None:
     ]
 
 
-def test_statuses_are_case_insensitive() -> None:
-    assert list(V.statuses(pd.Series(["Active", " deleted_last_completed ", "gone"], dtype=object))) == [
+def test_statuses_are_case_insensitive_and_trimmed(tmp_path: Path) -> None:
+    text = "course_id,user_id,role,status\nC1,u1,student,Active\nC1,u2,student, deleted_last_completed \n"
+    assert list(load(write(tmp_path / "e.csv", text)).desired["status"]) == [
         "active",
         "deleted_last_completed",
-        None,
     ]
-
-
-def test_per_unique_keeps_na() -> None:
-    series = pd.Series(["a", None, "a", "b"], dtype=object)
-    assert list(V.per_unique(series, lambda u: u.str.upper())) == ["A", None, "A", "B"]
 
 
 def test_problem_text() -> None:
