@@ -53,12 +53,26 @@ def read_seed(source: str | Path | dict[str, Any]) -> dict[str, Any]:
     path = Path(source)
     text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else _dates_as_text(yaml.safe_load(text))
     except (ValueError, yaml.YAMLError) as exc:
         raise SeedError([f"{path}: cannot parse: {exc}"]) from exc
     if not isinstance(data, dict):
         raise SeedError([f"{path}: a seed is a mapping with accounts, courses, users, ..."])
     return data
+
+
+def _dates_as_text(value: Any) -> Any:
+    """YAML turns unquoted timestamps into datetimes; the schema (like JSON) wants text."""
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return aware.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def validate_seed(doc: dict[str, Any]) -> None:

@@ -173,3 +173,24 @@ def test_unauthorized_status_can_be_the_older_401() -> None:
         "status": "unauthorized",
         "errors": [{"message": "user not authorized to perform that action"}],
     }
+
+
+def test_unquoted_yaml_timestamps_are_accepted(tmp_path: Path) -> None:
+    text = (
+        yaml.safe_dump(_minimal()) + "terms:\n- {id: 1, start_at: 2026-08-24 08:00:00, end_at: 2026-12-19}\n"
+    )
+    (tmp_path / "s.yaml").write_text(text)
+    simulator = Simulator.from_seed(tmp_path / "s.yaml")
+    term = simulator.store.terms[1]
+    assert (term.start_at.isoformat(), term.end_at.isoformat()) == (
+        "2026-08-24T08:00:00+00:00",
+        "2026-12-19T00:00:00+00:00",
+    )
+
+
+def test_a_dict_seed_is_copied() -> None:
+    doc = _minimal()
+    simulator = Simulator.from_seed(doc)
+    doc["enrollments"][0]["workflow_state"] = "deleted"
+    simulator.reset()
+    assert simulator.enrollments()[0]["workflow_state"] == "active"
