@@ -2,17 +2,12 @@
 
 Mapping, set by :class:`reconcile.config.OneRosterSettings`: a class becomes a Canvas
 course (or a section of its course); OneRoster roles map to Canvas roles; a
-``tobedeleted`` status becomes ``deleted``; guardians, parents and relatives linked to
-a student through ``users.csv`` ``agentSourcedIds`` become observers of that student in
-each class the student is enrolled in. 1.1 keeps a user's role in ``users.csv`` ``role``;
-1.2 moved it to ``roles.csv`` (some exporters write a ``roles`` column instead): all three
-are read. References that point nowhere (a class or user not in a bulk file) are errors.
-Pure: takes the members' bytes.
+``tobedeleted`` status becomes ``deleted``; guardians become observers
+(:mod:`reconcile.roster.guardians`). References that point nowhere (a class or user not
+in a bulk file) are errors. Pure: takes the members' bytes.
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
@@ -20,6 +15,7 @@ import pandas as pd
 from reconcile.config import OneRosterSettings
 from reconcile.frames import ROLE_WORDS
 from reconcile.roster.csvread import FILE, ROW, decode_check, read_csv_table
+from reconcile.roster.guardians import observer_rows
 from reconcile.roster.problems import Problem, closest, did_you_mean, error, warning
 
 REQUIRED = {
@@ -29,8 +25,6 @@ REQUIRED = {
     "courses.csv": ("sourcedId",),
     "roles.csv": ("userSourcedId", "role"),
 }
-OBSERVER = ROLE_WORDS["observer"]
-STUDENT = ROLE_WORDS["student"]
 
 
 def looks_like_oneroster(header: list[str]) -> bool:
@@ -39,8 +33,10 @@ def looks_like_oneroster(header: list[str]) -> bool:
     return {"classSourcedId", "userSourcedId"} <= names or names == {"propertyName", "value"}
 
 
-class _Files:
-    """The member CSVs, parsed on demand, each keyed by its OneRoster file name."""
+class Files:
+    """The member CSVs, parsed on demand, each keyed by its OneRoster file name.
+
+    ``get`` returns None for a missing or unusable member (its problems are recorded)."""
 
     def __init__(self, members: dict[str, bytes], name: str, problems: list[Problem]) -> None:
         self.members = members
@@ -84,7 +80,7 @@ class _Files:
         return frame
 
 
-def _manifest(files: _Files) -> tuple[str, dict[str, str]]:
+def _manifest(files: Files) -> tuple[str, dict[str, str]]:
     frame = files.get("manifest.csv")
     if frame is None:
         if "manifest.csv" not in files.members:
@@ -151,7 +147,7 @@ def read_oneroster(
 ) -> tuple[pd.DataFrame | None, list[Problem], bool]:
     """Map a OneRoster CSV set to raw rows; returns (rows, problems, is_delta)."""
     problems: list[Problem] = []
-    files = _Files(members, name, problems)
+    files = Files(members, name, problems)
     _version, modes = _manifest(files)
     is_delta = modes.get("enrollments.csv") == "delta"
     if "enrollments.csv" not in members:
@@ -223,7 +219,7 @@ def read_oneroster(
     out["associated_user_id"] = ""
     rejected |= (out["role"] == "").to_numpy() | (out["status"] == "").to_numpy()
     out, uid = out[~rejected].reset_index(drop=True), uid[~rejected].reset_index(drop=True)
-    observers, replaced = _observers(files, settings, out, uid, problems)
+    observers, replaced = observer_rows(files, settings, out, uid, problems)
     out = out.drop(index=replaced)
     frame = (
         pd.concat([out, observers], ignore_index=True)
@@ -233,7 +229,7 @@ def read_oneroster(
     return frame, problems, is_delta
 
 
-def _column(files: _Files, spec: str, cls: pd.Series, enrollments: pd.DataFrame) -> pd.Series | None:
+def _column(files: Files, spec: str, cls: pd.Series, enrollments: pd.DataFrame) -> pd.Series | None:
     """Resolve a mapping spec (classSourcedId, courseSourcedId, classes.X, courses.X) per row."""
     if spec == "classSourcedId":
         return cls
@@ -293,7 +289,7 @@ def _column(files: _Files, spec: str, cls: pd.Series, enrollments: pd.DataFrame)
 
 
 def _places(
-    files: _Files, settings: OneRosterSettings, cls: pd.Series, enrollments: pd.DataFrame
+    files: Files, settings: OneRosterSettings, cls: pd.Series, enrollments: pd.DataFrame
 ) -> tuple[pd.Series, pd.Series | None]:
     if settings.class_maps_to == "course":
         course = _column(files, settings.course_id_from or "classSourcedId", cls, enrollments)
@@ -306,7 +302,7 @@ def _places(
 
 
 def _user_ids(
-    files: _Files, settings: OneRosterSettings, uid: pd.Series, enrollments: pd.DataFrame
+    files: Files, settings: OneRosterSettings, uid: pd.Series, enrollments: pd.DataFrame
 ) -> pd.Series:
     prefix = {"sis": "sis:", "integration": "integration:", "login": "login:"}[settings.user_id_kind]
     if settings.user_id_from == "sourcedId":
@@ -369,115 +365,3 @@ def _statuses(enrollments: pd.DataFrame, problems: list[Problem], file: str) -> 
             )
         )
     return mapped.fillna("")
-
-
-def _user_roles(files: _Files) -> dict[str, str]:
-    """User sourcedId -> OneRoster role (lower case), from users.csv role/roles or roles.csv."""
-    roles: dict[str, str] = {}
-    users = files.get("users.csv")
-    if users is not None and "role" in users.columns:
-        roles.update(zip(users["sourcedId"].str.strip(), users["role"].str.strip().str.lower(), strict=True))
-    elif users is not None and "roles" in users.columns:
-        for sid, text in zip(users["sourcedId"].str.strip(), users["roles"], strict=True):
-            tokens = [
-                t for t in re.split(r"[^A-Za-z]+", text.lower()) if t and t not in {"primary", "secondary"}
-            ]
-            if tokens:
-                roles[sid] = tokens[0]
-    table = files.get("roles.csv")
-    if table is not None:
-        primary = (
-            table.sort_values(by="roleType", key=lambda s: s != "primary")
-            if "roleType" in table.columns
-            else table
-        )
-        for sid, role in zip(
-            primary["userSourcedId"].str.strip(), primary["role"].str.strip().str.lower(), strict=True
-        ):
-            roles.setdefault(sid, role)
-    return roles
-
-
-def _observers(
-    files: _Files, settings: OneRosterSettings, rows: pd.DataFrame, uid: pd.Series, problems: list[Problem]
-) -> tuple[pd.DataFrame | None, list[object]]:
-    """Observer rows from agent links, and the index of direct guardian rows they replace."""
-    users = files.get("users.csv")
-    if users is None or "agentSourcedIds" not in users.columns:
-        return None, []
-    user_file = files.label("users.csv")
-    known = set(users["sourcedId"].str.strip())
-    roles = _user_roles(files)
-    row_of = dict(zip(users["sourcedId"].str.strip(), users[ROW], strict=True))
-    links: dict[str, list[tuple[str, str]]] = {}  # student -> [(observer, users.csv row)]
-    for sid, text, line in zip(
-        users["sourcedId"].str.strip(), users["agentSourcedIds"], users[ROW], strict=True
-    ):
-        for agent in (a.strip() for a in text.split(",") if a.strip()):
-            if agent not in known:
-                problems.append(
-                    error(
-                        user_file,
-                        line,
-                        "agentSourcedIds",
-                        "unknown_user",
-                        f"agent {agent!r} is not in users.csv",
-                    )
-                )
-                continue
-            if settings.role_map.get(roles.get(agent, "")) == OBSERVER:
-                links.setdefault(sid, []).insert(0, (agent, line))
-            elif settings.role_map.get(roles.get(sid, "")) == OBSERVER:
-                links.setdefault(agent, []).append((sid, row_of[sid]))
-    if not links:
-        return None, []
-    prefix = {"sis": "sis:", "integration": "integration:", "login": "login:"}[settings.user_id_kind]
-    ids = dict(zip(uid, rows["user_id"], strict=True))
-    if settings.user_id_from != "sourcedId" and settings.user_id_from in users.columns:
-        ids.update(
-            zip(
-                users["sourcedId"].str.strip(), prefix + users[settings.user_id_from].str.strip(), strict=True
-            )
-        )
-    extra: list[dict[str, object]] = []
-    made: set[tuple[object, ...]] = set()
-    # A guardian enrolled in a class directly observes their linked students in that class.
-    observes: dict[str, list[str]] = {}
-    for student, pairs in links.items():
-        for observer, _ in pairs:
-            observes.setdefault(observer, []).append(student)
-    enrolled = set(zip(uid, rows["course_id"], rows["section_id"], strict=True))
-    direct = np.flatnonzero((rows["role"] == OBSERVER).to_numpy())
-    replaced = []
-    for i in direct:
-        row = rows.iloc[i].to_dict()
-        targets = [
-            s
-            for s in dict.fromkeys(observes.get(uid.iat[i], []))
-            if (s, row["course_id"], row["section_id"]) in enrolled
-        ]
-        if targets:
-            replaced.append(rows.index[i])
-        for student in targets:
-            made.add((row["course_id"], row["section_id"], uid.iat[i], student))
-            extra.append({**row, "associated_user_id": ids.get(student, prefix + student)})
-    students = rows[(rows["role"] == STUDENT).to_numpy()]
-    student_uids = uid[(rows["role"] == STUDENT).to_numpy()]
-    for (_, row), student in zip(students.iterrows(), student_uids, strict=True):
-        first_link: dict[str, str] = {}
-        for observer, line in links.get(student, []):
-            first_link.setdefault(observer, line)
-        for observer, line in first_link.items():
-            if (row["course_id"], row["section_id"], observer, student) in made:
-                continue
-            extra.append(
-                {
-                    **row.to_dict(),
-                    "user_id": ids.get(observer, prefix + observer),
-                    "role": OBSERVER,
-                    "associated_user_id": ids.get(student, prefix + student),
-                    ROW: line,
-                    FILE: user_file,
-                }
-            )
-    return (pd.DataFrame(extra) if extra else None), replaced
