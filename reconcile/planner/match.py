@@ -26,7 +26,6 @@ from reconcile.planner.keys import (
     among,
     current_user_values,
     section_ids,
-    split_refs,
     split_unique,
     words,
 )
@@ -62,7 +61,8 @@ def resolve_users(refs: pd.Series, current: pd.DataFrame) -> pd.Series:
 def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -> Matching:
     """Pair desired rows (columns course, section, user, role, status, assoc_id; assoc_id <NA> = not
     matchable yet) with touchable current rows. Positions refer to the frames as passed."""
-    kinds, values = split_refs(desired["user"])
+    user_codes, unique_kinds, unique_values = split_unique(desired["user"])
+    kinds = np.append(unique_kinds, "").astype(object)[user_codes]
     assoc = desired["assoc_id"]
     matchable = assoc.notna().to_numpy(dtype=bool)
     cur_pos = np.flatnonzero(touchable)
@@ -82,21 +82,31 @@ def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -
     cur_assoc = cur["associated_user_id"].to_numpy(dtype="int64", na_value=NO_ASSOCIATE)
     found = []
     for kind in sorted(set(kinds[matchable].tolist()) & set(USER_KINDS)):
-        rows = matchable & (kinds == kind)
         key = current_user_values(cur, kind)
         has_key = pd.notna(key)
+        right_values = key[has_key] if kind != "id" else key[has_key].astype("int64")
+        right_user, known = pd.factorize(right_values)
+        # each distinct desired ref is looked up once among the distinct Canvas values
+        of_kind = unique_kinds == kind
+        wanted = unique_values[of_kind]
+        lookup = np.full(len(unique_kinds) + 1, -1, dtype="int64")
+        lookup[np.flatnonzero(of_kind)] = pd.Index(known).get_indexer(
+            wanted.astype("int64") if kind == "id" else wanted
+        )
+        left_user = lookup[user_codes]
+        rows = matchable & (kinds == kind) & (left_user >= 0)  # unknown users cannot match
         d_pos = np.flatnonzero(rows)
-        left_user = values[rows] if kind != "id" else values[rows].astype("int64")
-        right_user = key[has_key] if kind != "id" else key[has_key].astype("int64")
-        # one integer key per side (course, user, role) keeps the join off Python strings
+        # one integer key per side (course, role, user) keeps the join off Python strings
         left_key, right_key = _joint_codes(
             (
                 desired["course"].to_numpy(dtype=object)[rows],
                 cur["course_ref"].to_numpy(dtype=object)[has_key],
             ),
-            (left_user, right_user),
             (desired["role"].to_numpy(dtype=object)[rows], cur["role"].to_numpy(dtype=object)[has_key]),
         )
+        width = len(known) + 1
+        left_key = left_key * width + left_user[rows]
+        right_key = right_key * width + right_user
         left = pd.DataFrame(
             {"d": d_pos, "key": left_key, "assoc": assoc.to_numpy(dtype="int64", na_value=NO_ASSOCIATE)[rows]}
         )
