@@ -225,7 +225,7 @@ def _roles_by_id(desired: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
 
 def _users_of(current: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     """Just the user columns of some rows: what resolving refs needs, without copying the rest."""
-    return current[["user_id", "sis_user_id", "user_integration_id", "login_id"]][rows]
+    return current.loc[rows, ["user_id", "sis_user_id", "user_integration_id", "login_id"]]
 
 
 def _with_id(plan: Plan) -> Plan:
@@ -311,7 +311,8 @@ def _keeps_other(
 ) -> np.ndarray:
     if len(positions) == 0:
         return np.zeros(0, dtype=bool)
-    sub = current[["course_ref", "user_id", "role", "associated_user_id"]].take(positions)
+    names = ["course_ref", "user_id", "role", "associated_user_id"]
+    sub = current.iloc[positions, [current.columns.get_loc(name) for name in names]]
     keys = zip(
         sub["course_ref"].tolist(),
         sub["user_id"].astype("Int64").fillna(-1).astype("int64").tolist(),

@@ -30,6 +30,15 @@ from reconcile.planner.keys import (
     words,
 )
 
+_JOIN_COLUMNS = (
+    "course_ref",
+    "role",
+    "associated_user_id",
+    "user_id",
+    "sis_user_id",
+    "user_integration_id",
+    "login_id",
+)
 STATE_RANK = {"active": 0, "invited": 1, "creation_pending": 2, "inactive": 3, "completed": 4, "rejected": 5}
 
 
@@ -66,19 +75,8 @@ def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -
     assoc = desired["assoc_id"]
     matchable = assoc.notna().to_numpy(dtype=bool)
     cur_pos = np.flatnonzero(touchable)
-    cur = current[
-        [
-            "course_ref",
-            "role",
-            "associated_user_id",
-            "user_id",
-            "sis_user_id",
-            "user_integration_id",
-            "login_id",
-        ]
-    ]
-    if len(cur_pos) != len(current):
-        cur = cur.iloc[cur_pos]
+    # the columns the join reads, for touchable rows (no copy at all when every row is touchable)
+    cur = current if len(cur_pos) == len(current) else current.loc[touchable, list(_JOIN_COLUMNS)]
     cur_assoc = cur["associated_user_id"].to_numpy(dtype="int64", na_value=NO_ASSOCIATE)
     found = []
     for kind in sorted(set(kinds[matchable].tolist()) & set(USER_KINDS)):

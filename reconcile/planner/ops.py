@@ -133,7 +133,8 @@ def _records(
     wanted = np.unique(positions[positions >= 0])
     if len(wanted) == 0:
         return {}
-    sub = frame[list(dict.fromkeys((*fields, *dates)))].iloc[wanted]
+    names = list(dict.fromkeys((*fields, *dates)))
+    sub = frame.iloc[wanted, [frame.columns.get_loc(name) for name in names]]  # no million-row copy
     data: dict[str, list[Any]] = {
         name: sub[name].to_numpy(dtype=object, na_value=None).tolist() for name in fields
     }
@@ -150,7 +151,8 @@ def _current_records(current: pd.DataFrame, positions: np.ndarray) -> dict[int, 
     records = _records(current, positions, CURRENT_FIELDS, ("start_at", "end_at", "last_attended_at"))
     if records:
         wanted = np.array(sorted(records))
-        sub = current[["sis_section_id", "course_section_id", "sis_user_id", "user_id"]].iloc[wanted]
+        names = ["sis_section_id", "course_section_id", "sis_user_id", "user_id"]
+        sub = current.iloc[wanted, [current.columns.get_loc(name) for name in names]]
         for pos, section, user in zip(
             wanted.tolist(), current_section_ref(sub).tolist(), current_user_ref(sub).tolist(), strict=True
         ):
