@@ -5,11 +5,11 @@ section, role, dates and updated_at. Apply re-fetches and calls the same functio
 difference means someone changed the course since the plan was made. The hash is
 order-independent (Canvas's page order is not part of the state).
 
-Rows are hashed with pandas' fixed-key row hash (vectorised; a million rows in well under
-a second); each course's row hashes are combined order-independently (count, wrapping
-sum, xor) and that triple goes through SHA-256. Should a future
-pandas ever change its row hash, plans made before the upgrade would merely be reported
-stale: the safe direction.
+Each row's fields become 64-bit integers (texts through SHA-256 of each distinct value)
+and are folded into one row hash (FNV-style multiply, then the splitmix64 finaliser), in plain numpy integer
+arithmetic: vectorised, and the same on every platform and library version. Each
+course's row hashes are combined order-independently (count, wrapping sum, xor) and that
+triple goes through SHA-256.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 FIELDS = ("id", "state", "course_section_id", "role", "role_id", "start_at", "end_at", "updated_at")
+_PRIME = np.uint64(0x100000001B3)
 _EMPTY = hashlib.sha256(b"").hexdigest()[:32]
 
 
@@ -34,16 +35,18 @@ def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[s
     result = {str(course): _EMPTY for course in courses}
     if len(current) == 0:
         return dict(sorted(result.items()))
-    columns = {}
-    for name in FIELDS:
-        column = current[name]
-        if name.endswith("_at"):
-            columns[name] = _micros(column)
-        elif name in ("state", "role"):
-            columns[name] = _text_codes(column)
-        else:
-            columns[name] = column.astype("Int64").fillna(-1).astype("int64")
-    row_hash = pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
+    row_hash = np.zeros(len(current), dtype="uint64")
+    with np.errstate(over="ignore"):
+        for name in FIELDS:
+            column = current[name]
+            if name.endswith("_at"):
+                values = _micros(column).view("uint64")
+            elif name in ("state", "role"):
+                values = _text_codes(column)
+            else:
+                values = column.to_numpy(dtype="int64", na_value=-1).view("uint64")
+            row_hash = (row_hash ^ values) * _PRIME  # FNV-style over 64-bit words ...
+        row_hash = _mix(row_hash)  # ... then one avalanche per row
     course_codes, course_names = pd.factorize(current["course_ref"].to_numpy(dtype=object), sort=True)
     order = np.argsort(course_codes, kind="stable")
     codes = course_codes[order]
@@ -58,6 +61,14 @@ def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[s
         digest = hashlib.sha256(summary[position].tobytes())
         result[str(course_names[code])] = digest.hexdigest()[:32]
     return dict(sorted(result.items()))
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijective avalanche of 64-bit integers (wrapping arithmetic)."""
+    z = values + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 def _text_codes(column: pd.Series) -> np.ndarray:

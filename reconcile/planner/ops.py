@@ -451,23 +451,29 @@ def _sort_key(draft: dict[str, Any]) -> tuple[Any, ...]:
 def _content(
     draft: dict[str, Any], *, move_id: str | None, deps: tuple[str, ...], params: dict[str, Any]
 ) -> str:
-    """Canonical text of what identifies an operation (repr of plain, ordered values:
-    deterministic across runs, and several times cheaper than JSON for 100k ops). ``after``
-    and ``detail`` follow from the request and reason; ``before`` is represented by the
-    row's id and state, which the stale check guards anyway."""
+    """Canonical text of what identifies an operation: its fields joined with separator
+    characters that refs and values do not contain (a placeholder parameter goes through
+    ``repr``). ``after`` and ``detail`` follow from the request and reason; ``before`` is
+    represented by the row's id and state, which the stale check guards anyway."""
     t = draft["target"]
     request = draft["request"]
     before = draft["before"]
-    return repr(
+    return "\x1f".join(
         (
             draft["action"],
-            (t.course, t.section, t.user, t.role, t.associated_user),
-            (request.method, request.path, params),  # dicts built in a fixed key order by this module
+            t.course,
+            t.section or "",
+            t.user,
+            t.role,
+            t.associated_user or "",
+            request.method,
+            request.path,
+            "\x1e".join([f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in params.items()]),
             draft["reason"],
-            (before["id"], before["state"]) if before else None,
-            deps,
-            move_id,
-            draft["origin"],
+            f"{before['id']}:{before['state']}" if before else "",
+            ",".join(deps),
+            move_id or "",
+            ";".join(draft["origin"]),
         )
     )
 
