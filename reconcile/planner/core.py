@@ -177,7 +177,9 @@ def build_plan(
         frame = _suppress_unmanaged(frame, managed, desired, current, sink)
 
     operations = build_operations(frame, desired, current, config=config, sink=sink)
-    guards = evaluate_guards(desired, current, managed, operations, scope=scope, config=config)
+    guards = evaluate_guards(
+        desired, current, managed, operations, scope=scope, config=config, states=cur_state
+    )
     plan = Plan(
         plan_id="0" * 16,
         created_at=now_ts.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -32,13 +32,14 @@ def evaluate_guards(
     *,
     scope: Scope,
     config: Config,
+    states: np.ndarray | None = None,
 ) -> tuple[GuardResult, ...]:
     """Every guard's result: plan-wide ones always, per-course ones for courses with drops or emptied."""
     settings = config.guards
-    state = words(current["state"])
+    state = words(current["state"]) if states is None else states  # codes, when the caller has them
     live = managed & among(state, LIVE)
-    base = {str(k): int(v) for k, v in current.loc[live, "course_ref"].value_counts().items()}
-    roster_rows = {str(k): int(v) for k, v in desired["course"].value_counts().items()}
+    base = _counts(current["course_ref"], live)
+    roster_rows = _counts(desired["course"], None)
     drops = [op for op in operations if op.action in DROP_ACTIONS and op.reason == "absent_from_roster"]
     drops_by_course = Counter(op.target.course for op in drops)
     results: list[GuardResult] = []
@@ -128,3 +129,13 @@ def evaluate_guards(
         )
     )
     return tuple(results)
+
+
+def _counts(column: pd.Series, mask: np.ndarray | None) -> dict[str, int]:
+    """Rows per value (optionally only where ``mask``), via integer codes: value_counts on a
+    million Python strings is several times slower."""
+    codes, names = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    if mask is not None:
+        codes = codes[mask]
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    return {str(name): int(n) for name, n in zip(names.tolist(), counts.tolist(), strict=True) if n}
