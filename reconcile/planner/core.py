@@ -227,6 +227,8 @@ def _roles_by_id(desired: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
 
 def _users_of(current: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     """Just the user columns of some rows: what resolving refs needs, without copying the rest."""
+    if rows.all():
+        return current
     return current.loc[rows, ["user_id", "sis_user_id", "user_integration_id", "login_id"]]
 
 
