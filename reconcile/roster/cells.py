@@ -79,6 +79,17 @@ class Cells:
         extended[-1] = absent
         return extended[self.codes]
 
+    def take_strings(self, per_value: np.ndarray, absent: str | None = None) -> pd.arrays.StringArray:
+        """Spread per-value strings (None = <NA>) to rows as a pandas StringArray.
+
+        Only the distinct values are checked for being strings; the rows are a take.
+        """
+        distinct = pd.arrays.StringArray(np.asarray(per_value, dtype=object).copy())
+        if self.per_row:
+            return distinct
+        result: pd.arrays.StringArray = distinct.take(self.codes, allow_fill=True, fill_value=absent)
+        return result
+
     def rows_where(self, per_value: np.ndarray | list[bool]) -> np.ndarray:
         """Row mask from a per-value mask (absent cells are False)."""
         return self.take(np.asarray(per_value, dtype=bool), False)

@@ -100,8 +100,11 @@ def normalise(
     if by_integration.any():
         # Canvas ignores user_id when user_integration_id is present (facts §12).
         integ_refs, _ = _refs(out, integration, "user_integration_id", "sis_integration_id")
-        users = np.where(by_integration, integ_refs, sis_refs)
-        cols["user"], keys["user"] = users, pd.factorize(users, use_na_sentinel=True)[0].astype(np.int64)
+        users = np.where(
+            by_integration, np.asarray(integ_refs, dtype=object), np.asarray(sis_refs, dtype=object)
+        )
+        keys["user"] = pd.factorize(users, use_na_sentinel=True)[0].astype(np.int64)
+        cols["user"] = pd.arrays.StringArray(users)
     else:
         cols["user"], keys["user"] = sis_refs, sis_keys
 
@@ -120,12 +123,17 @@ def normalise(
     if not everything:
         cols = {name: _subset(value, keep) for name, value in cols.items()}
         keys = {name: codes[keep] for name, codes in keys.items()}
-    files = raw[FILE].to_numpy(dtype=object) if FILE in raw.columns else _repeat(file, n)
+    files = (
+        pd.arrays.StringArray(raw[FILE].to_numpy(dtype=object))
+        if FILE in raw.columns
+        else pd.arrays.StringArray(np.array([file], dtype=object)).take(np.zeros(n, dtype=np.intp))
+    )
     rows = raw[ROW].to_numpy()
     cols["origin_file"] = files if everything else files[keep]
     cols["origin_row"] = _row_labels(rows if everything else rows[keep])
     for name in _STRINGS:
-        cols[name] = pd.arrays.StringArray(np.asarray(cols[name], dtype=object))
+        if not isinstance(cols[name], pd.arrays.StringArray):
+            cols[name] = pd.arrays.StringArray(np.asarray(cols[name], dtype=object))
     for name in ("start_at", "end_at", "last_attended_at"):
         cols[name] = pd.DatetimeIndex(cols[name]).tz_localize("UTC").array
     # Built in the contract's column order and dtypes, so conform has nothing left to do.
@@ -139,9 +147,10 @@ def _row_labels(rows: np.ndarray) -> np.ndarray:
     return np.array(list(map(str, rows.tolist())), dtype=object)
 
 
-def _repeat(value: object, n: int) -> np.ndarray:
-    """An object array of ``n`` references to ``value`` (np.full is slow for objects)."""
-    return np.array([value], dtype=object)[np.zeros(n, dtype=np.intp)]
+def _subset(value: object, keep: np.ndarray) -> object:
+    if isinstance(value, np.ndarray | pd.api.extensions.ExtensionArray):
+        return value[keep]
+    return value
 
 
 _STRINGS = (
@@ -174,13 +183,9 @@ _COLUMNS = (
 )
 
 
-def _subset(value: object, keep: np.ndarray) -> object:
-    if isinstance(value, np.ndarray | pd.api.extensions.ExtensionArray):
-        return value[keep]
-    return value
-
-
-def _refs(out: _Collector, cells: Cells, column: str, prefix: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _refs(
+    out: _Collector, cells: Cells, column: str, prefix: str | None
+) -> tuple[pd.arrays.StringArray, np.ndarray]:
     """Per-row refs (None where empty) and identity codes; malformed ids are errors.
 
     ``prefix`` None reads YAML user spellings (integration:X, login:X, canvas:N).
@@ -217,7 +222,7 @@ def _refs(out: _Collector, cells: Cells, column: str, prefix: str | None) -> tup
         bad = np.zeros(len(values), dtype=bool)
         bad[list(faults)] = True
         out.errors(cells.rows_where(bad), column, "malformed_id", faults, cells)
-    return cells.take(refs, None), identity_codes(cells, refs)
+    return cells.take_strings(refs), identity_codes(cells, refs)
 
 
 def _roles(
@@ -246,8 +251,8 @@ def _roles(
             )
             messages[int(i)] = f'unknown role "{value}"{hint}'
         out.errors(role.rows_where(unknown), "role", "unknown_role", messages, role)
-    cols["role"] = role.take(names, None)
-    cols["type"] = role.take(types, None)
+    cols["role"] = role.take_strings(names)
+    cols["type"] = role.take_strings(types)
     ids = [int(v) if v.isascii() and v.isdigit() and len(v) <= 18 else None for v in role_id.values]
     bad_id = np.array([bool(v) and i is None for v, i in zip(role_id.values, ids, strict=True)], dtype=bool)
     out.errors(
@@ -277,7 +282,7 @@ def _status(out: _Collector, status: Cells, rules: Rules, cols: dict[str, object
         out.errors(status.rows_where(unknown), "status", "unknown_status", messages, status)
     empty_values = status.empty_values
     parsed[empty_values] = rules.default_status
-    cols["status"] = status.take(parsed, rules.default_status)
+    cols["status"] = status.take_strings(parsed, rules.default_status)
 
 
 def _date_cells(out: _Collector, cells: Cells, column: str) -> np.ndarray:
@@ -344,10 +349,10 @@ def _observers(out: _Collector, cols: dict[str, object], cells: dict[str, Cells]
         "observer without associated_user_id: Canvas accepts it, but the observer will see no student",
     )
     observee, user = cols["associated_user"], cols["user"]
-    assert isinstance(observee, np.ndarray) and isinstance(user, np.ndarray)
+    assert isinstance(observee, pd.arrays.StringArray) and isinstance(user, pd.arrays.StringArray)
     self_observing = np.zeros(len(has), dtype=bool)
     for i in np.flatnonzero(has):
-        self_observing[i] = observee[i] == user[i]
+        self_observing[i] = user[i] is not pd.NA and observee[i] == user[i]
     out.errors(self_observing, "associated_user_id", "observes_self", "an observer cannot observe themself")
 
 
