@@ -95,14 +95,22 @@ def build_operations(
     crows = _current_records(current, frame["c"].to_numpy())
     role_ids = _RoleIds(current)
     drafts: list[dict[str, Any]] = []
-    columns = {
-        name: frame[name].tolist() for name in ("d", "c", "action", "post_state", "reason", "detail", "uid")
-    }
-    for values in zip(*columns.values(), strict=True):
-        row = dict(zip(columns, values, strict=True))
-        d = drows.get(int(row["d"]))
-        c = crows.get(int(row["c"]))
-        drafts.append(_draft(row, d, c, role_ids=role_ids, notify_default=config.policy.notify))
+    notify = config.policy.notify
+    columns = [frame[name].tolist() for name in ("d", "c", "action", "post_state", "reason", "detail", "uid")]
+    for d_pos, c_pos, action, post_state, reason, detail, uid in zip(*columns, strict=True):
+        drafts.append(
+            _draft(
+                str(action),
+                str(post_state),
+                str(reason),
+                DETAILS.get(detail, detail),
+                int(uid),
+                drows.get(d_pos),
+                crows.get(c_pos),
+                role_ids=role_ids,
+                notify_default=notify,
+            )
+        )
     drafts = _link_observers(drafts, sink)
     _group_moves(drafts)
     return _finalise(drafts)
@@ -204,14 +212,17 @@ def _frozen(cls: type[_T], **fields: Any) -> _T:
 
 
 def _draft(
-    row: dict[str, Any],
+    action: str,
+    post_state: str,
+    reason: str,
+    detail: str,
+    uid: int,
     d: dict[str, Any] | None,
     c: dict[str, Any] | None,
     *,
     role_ids: _RoleIds,
     notify_default: bool,
 ) -> dict[str, Any]:
-    action = str(row["action"])
     if c is not None:
         target = _frozen(
             Target,
@@ -231,21 +242,19 @@ def _draft(
             role=d["role"],
             associated_user=d["associated_user"],
         )
-    request, after = _request(
-        action, str(row["post_state"]), d, c, role_ids=role_ids, notify_default=notify_default
-    )
+    request, after = _request(action, post_state, d, c, role_ids=role_ids, notify_default=notify_default)
     return {
         "action": action,
         "target": target,
         "request": request,
-        "reason": str(row["reason"]),
-        "detail": DETAILS.get(str(row["detail"]), str(row["detail"])),
+        "reason": reason,
+        "detail": detail,
         "before": _before(c) if c is not None else None,
         "after": after,
         "origin": (f"{d['origin_file'] or '?'}:{d['origin_row'] or '?'}",)
         if d and (d["origin_file"] or d["origin_row"])
         else (),
-        "uid": int(row["uid"]),
+        "uid": uid,
         "assoc_id": _assoc_id(d, c),
         "observer": bool(d and d["associated_user"]),
         "deps": [],
