@@ -78,6 +78,17 @@ def make_plan(
 
         current = read_snapshot(current_snapshot)
         source = f"snapshot:{current_snapshot}"
+        present = set(current["course_ref"].dropna().unique().tolist())
+        for course in scope.courses:
+            if course not in present:
+                warnings.append(
+                    PlanWarning(
+                        code="snapshot_missing_course",
+                        message=f"the snapshot has no enrollments for {course}: every roster row of it is "
+                        "planned as new; apply re-fetches it and refuses the plan if Canvas differs",
+                        course=course,
+                    )
+                )
     else:
         own = client is None
         if own:

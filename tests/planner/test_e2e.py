@@ -176,3 +176,14 @@ def test_show_refuses_a_newer_plan_format(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["show", str(path)])
     assert result.exit_code == 1
     assert "format_version 99 is not supported" in result.output
+
+
+def test_snapshot_without_a_course_warns(canvas, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    university, client = canvas
+    snapshot = tmp_path / "current.json"
+    with snapshot.open("w", encoding="utf-8") as fh:
+        write_snapshot(client.fetch_current(["sis_course_id:MATH101-F26"]), fh)
+    rosters, config_path = EXAMPLES["sis-export"]
+    plan, _ = make_plan(rosters, config=load_config(config_path), current_snapshot=snapshot)
+    missing = {w.course for w in plan.warnings if w.code == "snapshot_missing_course"}
+    assert "sis_course_id:BIO110-F26" in missing and "sis_course_id:MATH101-F26" not in missing
