@@ -36,12 +36,12 @@ def decide_scope(
     if only_courses is not None:
         courses = set(only_courses)
     else:
-        courses = set(desired["course"].dropna().unique().tolist()) | set(config.manage.courses)
+        courses = set(_distinct(desired["course"])) | set(config.manage.courses)
     if config.manage.roles is not None:
         roles = set(config.manage.roles)
         from_roster = False
     else:
-        roles = set(desired["role"].dropna().unique().tolist())
+        roles = set(_distinct(desired["role"]))
         from_roster = True
     return Scope(
         courses=tuple(sorted(str(c) for c in courses)),
@@ -49,6 +49,12 @@ def decide_scope(
         ownership=config.manage.ownership,
         roles_from_roster=from_roster,
     )
+
+
+def _distinct(column: pd.Series) -> list[str]:
+    """The distinct non-missing values (factorising the object array beats ``unique`` on pandas strings)."""
+    _, uniques = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    return [str(u) for u in uniques.tolist()]
 
 
 def classify(current: pd.DataFrame, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
