@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -32,7 +33,13 @@ class _Command(click.Command):
 
 @click.command(cls=_Command)
 @click.argument("rosters", nargs=-1, type=click.Path(path_type=str))
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="reconcile.yaml to use.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="reconcile.yaml (default: ./reconcile.yaml when present).",
+)
 @click.option(
     "--format",
     "roster_format",
@@ -56,6 +63,8 @@ def validate(rosters: tuple[str, ...], config_path: str | None, roster_format: s
     """
     if not rosters:
         _fail(output, ["no roster given: reconcile validate ROSTER..."])
+    if config_path is None and os.path.isfile("reconcile.yaml"):
+        config_path = "reconcile.yaml"  # as `reconcile plan` does
     try:
         config = load_config(config_path)
     except ConfigError as exc:

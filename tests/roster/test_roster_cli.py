@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import cli
@@ -101,3 +102,13 @@ def test_no_traceback_for_binary_garbage(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "encoding" not in proc.stdout
     assert "not UTF-8" in proc.stderr or "NUL byte" in proc.stderr
+
+
+def test_reconcile_yaml_in_the_working_directory_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster = write(tmp_path / "e.csv", "course_id,user_id,role,status\nC1,u1,Grader,active\n")
+    monkeypatch.chdir(tmp_path)
+    assert _run(str(roster))[0] == 1  # Grader is not declared yet
+    write(tmp_path / "reconcile.yaml", "roster:\n  custom_roles: {Grader: ta}\n")
+    assert _run(str(roster))[0] == 0
