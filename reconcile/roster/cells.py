@@ -34,7 +34,7 @@ class Cells:
         array = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
         codes, uniques = pd.factorize(array, use_na_sentinel=True)
         # str.strip returns the very same object when there is nothing to strip.
-        stripped = [u.strip() for u in uniques]
+        stripped = [u.strip() if isinstance(u, str) else str(u).strip() for u in uniques]
         changed = any(map(operator.is_not, stripped, uniques))
         return cls(codes.astype(np.intp, copy=False), np.array(stripped, dtype=object), changed)
 

@@ -145,9 +145,10 @@ def _expand(document: dict[str, Any], fallback_status: str) -> Any:
 def _row(
     course: str, section: str | None, user: Any, defaults: dict[str, Any], where: str, fallback: str
 ) -> dict[str, Any]:
+    # YAML reads 12345 as a number; ids are always text here.
     row: dict[str, Any] = {
-        "course_id": course,
-        "section_id": section or "",
+        "course_id": _cell(course),
+        "section_id": _cell(section),
         "user_id": _cell(user),
         ROW: where,
     }

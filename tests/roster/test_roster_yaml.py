@@ -109,3 +109,22 @@ def test_control_characters_in_yaml_ids_are_malformed(tmp_path: Path) -> None:
         ("courses[0].students[0]", "user_id", "malformed_id"),
         ("courses[0].students[1]", "user_id", "malformed_id"),
     ]
+
+
+def test_numeric_ids_are_text(tmp_path: Path) -> None:
+    text = "courses:\n  - course: 12345\n    sections:\n      - section: 678\n        students: [1001]\nenrollments:\n  - {course: 99, user: 5, role_id: 12}\n"
+    result = load(write(tmp_path / "r.yaml", text))
+    assert result.ok, result.problems
+    rows = sorted(
+        zip(
+            result.desired["course"],
+            result.desired["section"].fillna(""),
+            result.desired["user"],
+            strict=True,
+        )
+    )
+    assert rows == [
+        ("sis_course_id:12345", "sis_section_id:678", "sis_user_id:1001"),
+        ("sis_course_id:99", "", "sis_user_id:5"),
+    ]
+    assert list(result.desired["role_id"].fillna(0)) in ([0, 12], [12, 0])
