@@ -124,6 +124,11 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
     problems: list[Problem] = []
     if not data or data.isspace():
         return None, [error(file, None, None, "empty_file", "file is empty")]
+    end = data.find(b"\n")
+    if not data[: end if end >= 0 else len(data)].strip():
+        return None, [
+            error(file, 1, None, "no_header", "the first line is empty: the header must come first")
+        ]
     fast = _read_fast(data, file)
     if fast is not None:
         return fast

@@ -33,6 +33,7 @@ EXPECTED: dict[str, list[tuple[str, str, str | None, str | None, str]]] = {
     ],
     "duplicate_header.csv": [(E, "duplicate_header.csv", "1", "role", "duplicate_column")],
     "semicolons.csv": [(E, "semicolons.csv", "1", None, "wrong_delimiter")],
+    "blank_first_line.csv": [(E, "blank_first_line.csv", "1", None, "no_header")],
     "unknown_role.csv": [(E, "unknown_role.csv", "3", "role", "unknown_role")],
     "unknown_status.csv": [(E, "unknown_status.csv", "3", "status", "unknown_status")],
     "missing_status_value.csv": [(E, "missing_status_value.csv", "3", "status", "missing_value")],

@@ -114,3 +114,88 @@ def test_csv_safe_never_starts_with_a_formula(value: str) -> None:
     safe = csv_safe(value)
     assert not safe.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert safe.removeprefix("'") == value or safe == value
+
+
+YAML_NODE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "courses",
+                    "course",
+                    "sections",
+                    "section",
+                    "students",
+                    "observers",
+                    "user",
+                    "status",
+                    "role",
+                    "start_date",
+                    "enrollments",
+                    "other_roles",
+                    "observes",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=300), fmt=st.sampled_from(["sis-csv", "yaml", "oneroster", None]))
+def test_arbitrary_bytes_never_raise(data: bytes, fmt: str | None) -> None:
+    stream = io.BytesIO(data)
+    result = load_rosters([stream], format=fmt)
+    assert result.ok or result.errors  # either valid or explained, never an exception
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=YAML_NODE)
+def test_arbitrary_yaml_documents_never_raise(document: object) -> None:
+    import yaml
+
+    stream = io.BytesIO(yaml.safe_dump(document).encode())
+    result = load_rosters([stream], format="yaml")
+    assert result.ok or result.errors
+
+
+COLUMNS = [
+    "course_id",
+    "section_id",
+    "user_id",
+    "user_integration_id",
+    "role",
+    "role_id",
+    "status",
+    "start_date",
+    "end_date",
+    "associated_user_id",
+    "limit_section_privileges",
+    "notify",
+    "last_attended_at",
+]
+CELL = st.one_of(
+    st.text(max_size=10), st.sampled_from(["", "student", "observer", "active", "2026-01-01", "canvas:1"])
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.lists(st.sampled_from(COLUMNS), min_size=1, max_size=8, unique=True),
+    rows=st.lists(st.lists(CELL, min_size=8, max_size=8), max_size=6),
+)
+def test_arbitrary_sis_cells_never_raise(header: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row[: len(header)])
+    result = load_rosters([io.BytesIO(buffer.getvalue().encode("utf-8", "surrogatepass"))], format="sis-csv")
+    assert result.ok or result.errors
+    assert len(result.desired) <= len(rows)
