@@ -45,25 +45,12 @@ THROTTLE_COURSES = 450
 THROTTLE_COST = {"request_cost": 1.0, "item_cost": 0.01}  # the simulator's defaults: ~1.5 a page
 FIXED = [2, 4, 8, 11]
 
-# The simulator's handler (at the time of writing) sends headers and body in two writes
-# without TCP_NODELAY, which adds a ~40 ms delayed-ACK stall to every answer. That is an
-# artefact of the test server, not of Canvas or of any client, so the benchmark server
-# switches Nagle off when the simulator itself has not.
-_SERVE = """
-import sys
-from reconcile.sim import server
-if not getattr(server.Handler, "disable_nagle_algorithm", False):
-    server.Handler.disable_nagle_algorithm = True
-    print("nagle-workaround", file=sys.stderr, flush=True)
-from reconcile.cli import main
-sys.argv = ["reconcile", "sim", "serve", "--seed", sys.argv[1], "--latency-ms", sys.argv[2], "--throttle", "off"]
-main()
-"""
+_SERVE = [sys.executable, "-m", "reconcile", "sim", "serve", "--throttle", "off"]
 
 
 def _start(seed: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(seed), str(LATENCY_MS)],
+        [*_SERVE, "--seed", str(seed), "--latency-ms", str(LATENCY_MS)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -219,9 +206,8 @@ def run() -> str:
             throttled += [_throttled_run(url, refs, concurrency=n, adaptive=False) for n in FIXED]
         finally:
             proc.terminate()
-            _, stderr = proc.communicate(timeout=10)
-    workaround = "nagle-workaround" in stderr
-    return _report(total, minimum, ours, ours_again, counted, theirs, throttled, workaround)
+            proc.communicate(timeout=10)
+    return _report(total, minimum, ours, ours_again, counted, theirs, throttled)
 
 
 def _row(label: str, run: dict[str, Any], bound: float) -> str:
@@ -239,7 +225,6 @@ def _report(
     counted: dict[str, Any],
     theirs: dict[str, Any],
     throttled: list[dict[str, Any]],
-    workaround: bool,
 ) -> str:
     bound = minimum * LATENCY_MS / 1000 / CONCURRENCY
     best = min(ours["wall"], again["wall"])  # the whole export, CSV included
@@ -252,11 +237,6 @@ def _report(
         " off and no cost accounting (Canvas without its rate limiter);"
         f" {COURSES:,} courses, {total:,} enrollments (every state).",
     ]
-    if workaround:
-        lines.append(
-            "The benchmark server switches Nagle's algorithm off (the simulator's handler writes headers"
-            " and body separately, which otherwise adds a ~40 ms delayed-ACK stall to every answer)."
-        )
     lines += [
         "",
         "### Export, throttle off",

@@ -103,7 +103,8 @@ def write_sis_csv(current: pd.DataFrame, fileobj: IO[str]) -> tuple[int, int]:
     """Write the SIS enrollments.csv for ``current`` to a text file object; ``(written, skipped)``."""
     rows, skipped = sis_frame(current)
     escaped = rows.apply(_escape_column) if len(rows) else rows
-    escaped.to_csv(fileobj, index=False, columns=list(SIS_COLUMNS), lineterminator="\n")
+    # CRLF as RFC 4180 says; it also makes the writer quote any cell holding a bare CR or LF.
+    escaped.to_csv(fileobj, index=False, columns=list(SIS_COLUMNS), lineterminator="\r\n")
     return len(rows), skipped
 
 

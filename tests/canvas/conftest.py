@@ -11,13 +11,6 @@ from canvas_helpers import ADMIN, FakeTime, ScriptedServer, university_seed
 
 from reconcile.canvas import CanvasClient
 from reconcile.sim import Simulator
-from reconcile.sim import server as sim_server
-
-# Test-only workaround for the simulator: its handler writes headers and body in two
-# send() calls without TCP_NODELAY, so every answer waits ~40 ms for the client's delayed
-# ACK (Nagle). That slows the suite 50x but changes no behaviour, so switch Nagle off here.
-if not getattr(sim_server.Handler, "disable_nagle_algorithm", False):
-    sim_server.Handler.disable_nagle_algorithm = True
 
 
 @pytest.fixture
