@@ -288,17 +288,20 @@ def _column(files: Files, spec: str, cls: pd.Series, enrollments: pd.DataFrame) 
     return None
 
 
+def _text(series: pd.Series) -> pd.Series:
+    """Mapped ids as text, unmatched ones empty (a map with no match at all is float NaN)."""
+    return series.astype(object).where(series.notna(), "")
+
+
 def _places(
     files: Files, settings: OneRosterSettings, cls: pd.Series, enrollments: pd.DataFrame
 ) -> tuple[pd.Series, pd.Series | None]:
     if settings.class_maps_to == "course":
         course = _column(files, settings.course_id_from or "classSourcedId", cls, enrollments)
-        return (course if course is not None else cls).fillna(""), None
+        return _text(course if course is not None else cls), None
     course = _column(files, settings.course_id_from or "courseSourcedId", cls, enrollments)
     section = _column(files, settings.section_id_from, cls, enrollments)
-    return (course if course is not None else cls).fillna(""), (
-        section if section is not None else cls
-    ).fillna("")
+    return _text(course if course is not None else cls), _text(section if section is not None else cls)
 
 
 def _user_ids(
@@ -321,9 +324,7 @@ def _user_ids(
                 )
             )
             return uid.map(lambda _: "")
-        ids = uid.map(users.drop_duplicates("sourcedId").set_index("sourcedId")[column].str.strip()).fillna(
-            ""
-        )
+        ids = _text(uid.map(users.drop_duplicates("sourcedId").set_index("sourcedId")[column].str.strip()))
     return ids.where(ids == "", prefix + ids)
 
 
@@ -346,7 +347,7 @@ def _roles(
                 f'unknown role "{value}"{did_you_mean(value, settings.role_map)}; map it in oneroster.role_map',
             )
         )
-    return mapped.fillna("")
+    return _text(mapped)
 
 
 def _statuses(enrollments: pd.DataFrame, problems: list[Problem], file: str) -> pd.Series:
@@ -364,4 +365,4 @@ def _statuses(enrollments: pd.DataFrame, problems: list[Problem], file: str) -> 
                 f'unknown status "{status.iat[i]}"{did_you_mean(status.iat[i], ["active", "tobedeleted"])}',
             )
         )
-    return mapped.fillna("")
+    return _text(mapped)

@@ -199,3 +199,79 @@ def test_arbitrary_sis_cells_never_raise(header: list[str], rows: list[list[str]
     result = load_rosters([io.BytesIO(buffer.getvalue().encode("utf-8", "surrogatepass"))], format="sis-csv")
     assert result.ok or result.errors
     assert len(result.desired) <= len(rows)
+
+
+OR_HEADERS = {
+    "manifest.csv": ["propertyName", "value"],
+    "enrollments.csv": [
+        "sourcedId",
+        "status",
+        "classSourcedId",
+        "userSourcedId",
+        "role",
+        "primary",
+        "beginDate",
+        "endDate",
+    ],
+    "classes.csv": ["sourcedId", "courseSourcedId", "classCode"],
+    "courses.csv": ["sourcedId", "courseCode"],
+    "users.csv": ["sourcedId", "role", "roles", "agentSourcedIds", "identifier", "userMasterIdentifier"],
+    "roles.csv": ["userSourcedId", "roleType", "role"],
+}
+OR_CELL = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "c1",
+            "u1",
+            "u2",
+            "student",
+            "guardian",
+            "teacher",
+            "true",
+            "false",
+            "bulk",
+            "delta",
+            "tobedeleted",
+            "active",
+            "1.2",
+            "file.enrollments",
+            "oneroster.version",
+            "u1,u2",
+            "2026-01-01",
+        ]
+    ),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    members=st.dictionaries(
+        st.sampled_from(sorted(OR_HEADERS)),
+        st.lists(st.lists(OR_CELL, min_size=8, max_size=8), max_size=5),
+        max_size=6,
+    ),
+    class_maps_to=st.sampled_from(["course", "section"]),
+)
+def test_arbitrary_oneroster_sets_never_raise(
+    members: dict[str, list[list[str]]], class_maps_to: str
+) -> None:
+    import zipfile
+
+    from reconcile.config import Config, OneRosterSettings
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, rows in members.items():
+            text = io.StringIO()
+            writer = csv.writer(text)
+            header = OR_HEADERS[name]
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(row[: len(header)])
+            archive.writestr(name, text.getvalue().encode("utf-8", "surrogatepass"))
+    buffer.seek(0)
+    config = Config(oneroster=OneRosterSettings(class_maps_to=class_maps_to))  # type: ignore[arg-type]
+    result = load_rosters([buffer], format="oneroster", config=config)
+    assert result.ok or result.errors
