@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile.config import Config, ConfigError, config_to_dict, load_config
 
@@ -138,3 +141,51 @@ def test_schema_defaults_match_the_dataclasses() -> None:
             if key in {"protected_roles", "roles"} and default:
                 default = [{"teacher": "TeacherEnrollment"}.get(r, r) for r in default]
             assert data[section][key] == default, f"{section}.{key}"
+
+
+KEYS = [
+    "canvas",
+    "url",
+    "manage",
+    "roles",
+    "policy",
+    "drop",
+    "guards",
+    "roster",
+    "custom_roles",
+    "oneroster",
+    "role_map",
+    "state_dir",
+    "per_page",
+    "token",
+    "x",
+]
+NODE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 500),
+        st.text(max_size=6),
+        st.sampled_from(["http://a.b", "teacher"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=NODE)
+def test_any_document_gives_a_config_or_a_config_error(
+    tmp_path_factory: pytest.TempPathFactory, document: object
+) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "reconcile.yaml"
+    path.write_text(yaml.safe_dump(document))
+    try:
+        config = load_config(path, env={})
+    except ConfigError as exc:
+        assert exc.problems and all(p.startswith(str(path)) for p in exc.problems)
+    else:
+        assert isinstance(config, Config)
+        json.dumps(config_to_dict(config))
