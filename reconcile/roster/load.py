@@ -12,6 +12,7 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -82,19 +83,24 @@ def load_rosters(
         problems += read_problems
         if payload is None:
             continue
-        digest = _digest(payload)
         if isinstance(payload, bytes) and (not payload or payload.isspace()):
             problems.append(error(name, None, None, "empty_file", "file is empty"))
-            inputs.append({"path": name, "format": format or "unknown", "sha256": digest, "rows": 0})
+            inputs.append(
+                {"path": name, "format": format or "unknown", "sha256": _digest(payload), "rows": 0}
+            )
             continue
         kind = format or _detect(name, payload)
         if kind is None:
             problems.append(
                 error(name, None, None, "unknown_format", "cannot tell the roster format; pass --format")
             )
-            inputs.append({"path": name, "format": "unknown", "sha256": digest, "rows": 0})
+            inputs.append({"path": name, "format": "unknown", "sha256": _digest(payload), "rows": 0})
             continue
-        raw, found, is_delta = _raw_rows(kind, name, payload, config)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # sha256 releases the GIL: hash while the CSV parser works.
+            hashing = pool.submit(_digest, payload)
+            raw, found, is_delta = _raw_rows(kind, name, payload, config)
+            digest = hashing.result()
         del payload  # the bytes are no longer needed; free them before normalising
         problems += found
         complete = complete and not is_delta
