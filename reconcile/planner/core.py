@@ -22,16 +22,14 @@ from reconcile import __version__
 from reconcile.config import Config
 from reconcile.frames import CURRENT_COLUMNS, DESIRED_COLUMNS, conform
 from reconcile.plan import Plan, PlanWarning, plan_to_dict
-from reconcile.planner import rules
-from reconcile.planner.fingerprint import _micros, fingerprint
+from reconcile.planner import intents, rules
+from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
-from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, words
+from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, micros, words
 from reconcile.planner.match import match, resolve_users
 from reconcile.planner.ops import build_operations, summarize
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
 from reconcile.planner.warnings import WarningSink
-
-INTENT_COLUMNS = ("d", "c", "action", "post_state", "reason", "detail", "uid")
 
 
 def build_plan(
@@ -91,7 +89,7 @@ def build_plan(
     pair_d = matching.pairs["d"].to_numpy()
     pair_c = matching.pairs["c"].to_numpy()
 
-    cur_start, cur_end = _micros(current["start_at"]), _micros(current["end_at"])
+    cur_start, cur_end = micros(current["start_at"]), micros(current["end_at"])
     now_us = int(now_ts.value // 1000)
     nat = np.iinfo("int64").min
     dated = (cur_start != nat) & (cur_end != nat)
@@ -158,23 +156,23 @@ def build_plan(
     ended_after &= ~desired["dates_managed"].to_numpy(dtype=bool)[pair_d]
     sink.pairs(desired, current, pair_d, pair_c, ended_after, "active_but_ended")
 
-    intents = [
-        _intents(
+    parts = [
+        intents.decided(
             pair_d,
             pair_c,
             matched_decision,
             uid=current["user_id"].to_numpy(dtype="int64", na_value=-1)[pair_c],
         ),
-        _extra_updates(pair_d, pair_c, matched_decision, current),
-        _intents(np.full(len(absent_pos), -1), absent_pos, absent_decision, uid=_uids(current, absent_pos)),
-        _enrollments(desired, unmatched_d, new_uid),
-        _last_attended(desired, current, pair_d, pair_c, unmatched_d, sink),
+        intents.extra_updates(pair_d, pair_c, matched_decision, current),
+        intents.decided(
+            np.full(len(absent_pos), -1), absent_pos, absent_decision, uid=intents.uids(current, absent_pos)
+        ),
+        intents.enrollments(desired, unmatched_d, new_uid),
+        intents.last_attended(desired, current, pair_d, pair_c, unmatched_d, sink),
     ]
-    frame = (
-        pd.concat([i for i in intents if len(i)], ignore_index=True) if any(len(i) for i in intents) else None
-    )
+    frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
     if frame is not None:
-        frame = _suppress_unmanaged(frame, managed, desired, current, sink)
+        frame = intents.suppress_unmanaged(frame, managed, desired, current, sink)
 
     operations = build_operations(frame, desired, current, config=config, sink=sink)
     guards = evaluate_guards(
@@ -250,17 +248,13 @@ def _attrs_differ(
     cur_end: np.ndarray,
 ) -> np.ndarray:
     dates = desired["dates_managed"].to_numpy(dtype=bool)[pair_d]
-    want_start = _micros(desired["start_at"])[pair_d]
-    want_end = _micros(desired["end_at"])[pair_d]
+    want_start = micros(desired["start_at"])[pair_d]
+    want_end = micros(desired["end_at"])[pair_d]
     date_diff = dates & ((want_start != cur_start[pair_c]) | (want_end != cur_end[pair_c]))
     limits = desired["limit_managed"].to_numpy(dtype=bool)[pair_d]
     want = desired["limit_section_privileges"].fillna(False).to_numpy(dtype=bool)[pair_d]
     have = current["limit_privileges_to_course_section"].fillna(False).to_numpy(dtype=bool)[pair_c]
     return date_diff | (limits & (want != have))
-
-
-def _uids(current: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
-    return current["user_id"].to_numpy(dtype="int64", na_value=-1)[positions]
 
 
 def _active_after_keys(
@@ -325,119 +319,3 @@ def _keeps_other(
         strict=True,
     )
     return np.fromiter((key in active_after for key in keys), dtype=bool, count=len(positions))
-
-
-def _intents(d: np.ndarray, c: np.ndarray, decision: rules.Decision, *, uid: np.ndarray) -> pd.DataFrame:
-    acting = decision.action != ""
-    return pd.DataFrame(
-        {
-            "d": np.asarray(d, dtype="int64")[acting],
-            "c": np.asarray(c, dtype="int64")[acting],
-            "action": decision.action[acting],
-            "post_state": decision.post_state[acting],
-            "reason": decision.reason[acting],
-            "detail": decision.detail[acting],
-            "uid": np.asarray(uid, dtype="int64")[acting],
-        }
-    )
-
-
-def _extra_updates(
-    pair_d: np.ndarray, pair_c: np.ndarray, decision: rules.Decision, current: pd.DataFrame
-) -> pd.DataFrame:
-    extra = decision.update_state != ""
-    return pd.DataFrame(
-        {
-            "d": pair_d[extra].astype("int64"),
-            "c": pair_c[extra].astype("int64"),
-            "action": "update",
-            "post_state": decision.update_state[extra],
-            "reason": "attributes_differ",
-            "detail": "attributes_before_inactivate",
-            "uid": _uids(current, pair_c[extra]),
-        }
-    )
-
-
-def _enrollments(desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Series) -> pd.DataFrame:
-    status = words(desired["status"])
-    wanted = unmatched_d & among(status, rules.POST_STATES)
-    uid_full = np.full(len(desired), -1, dtype="int64")
-    uid_full[unmatched_d] = new_uid.astype("Int64").to_numpy(dtype="int64", na_value=-1)
-    return pd.DataFrame(
-        {
-            "d": np.flatnonzero(wanted).astype("int64"),
-            "c": np.full(int(wanted.sum()), -1, dtype="int64"),
-            "action": "enroll",
-            "post_state": desired["status"].to_numpy(dtype=object, na_value="")[wanted],
-            "reason": "missing_in_canvas",
-            "detail": "",
-            "uid": uid_full[wanted],
-        }
-    )
-
-
-def _last_attended(
-    desired: pd.DataFrame,
-    current: pd.DataFrame,
-    pair_d: np.ndarray,
-    pair_c: np.ndarray,
-    unmatched_d: np.ndarray,
-    sink: WarningSink,
-) -> pd.DataFrame:
-    managed = desired["last_attended_managed"].to_numpy(dtype=bool)
-    if not managed.any():  # the common case: no roster gave last_attended_at
-        return pd.DataFrame({name: [] for name in INTENT_COLUMNS})
-    all_status = words(desired["status"])
-    wanted = _micros(desired["last_attended_at"])
-    nat = np.iinfo("int64").min
-    live = ~among(all_status, ("deleted", "deleted_last_completed"))
-    settable = managed & (wanted != nat) & live
-    have = _micros(current["last_attended_at"])
-    differs = settable[pair_d] & (wanted[pair_d] != have[pair_c])
-    later = settable & unmatched_d & among(all_status, rules.POST_STATES)
-    sink.rows(
-        desired,
-        later,
-        "last_attended_deferred",
-        "last_attended_at for {user} in {course} can only be set once the enrollment exists; "
-        "it will be planned on the next run",
-    )
-    rows = pd.DataFrame(
-        {
-            "d": pair_d[differs].astype("int64"),
-            "c": pair_c[differs].astype("int64"),
-            "action": "set_last_attended",
-            "post_state": "",
-            "reason": "last_attended_differs",
-            "detail": "",
-            "uid": _uids(current, pair_c[differs]),
-        }
-    )
-    # one PUT per course and user: Canvas sets the date on all of the user's rows (facts §5.5)
-    rows["course_id"] = current["course_id"].to_numpy(dtype="int64", na_value=-1)[rows["c"].to_numpy()]
-    rows["when"] = wanted[rows["d"].to_numpy()]
-    rows = rows.sort_values(["course_id", "uid", "when", "d"]).drop_duplicates(
-        ["course_id", "uid"], keep="last"
-    )
-    return rows.drop(columns=["course_id", "when"]).reset_index(drop=True)
-
-
-def _suppress_unmanaged(
-    frame: pd.DataFrame, managed: np.ndarray, desired: pd.DataFrame, current: pd.DataFrame, sink: WarningSink
-) -> pd.DataFrame:
-    """Changes to touchable-but-unmanaged rows (ownership or role scope) are reported, not planned."""
-    c = frame["c"].to_numpy()
-    managed_at = np.append(managed, True)  # position -1 (a new enrollment) reads the sentinel
-    outside = ~managed_at[c]
-    if outside.any():
-        blocked = frame[outside]
-        sink.pairs(
-            desired,
-            current,
-            blocked["d"].to_numpy(),
-            blocked["c"].to_numpy(),
-            np.ones(len(blocked), dtype=bool),
-            "not_managed",
-        )
-    return frame[~outside].reset_index(drop=True)

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from reconcile.planner.keys import micros
+
 FIELDS = ("id", "state", "course_section_id", "role", "role_id", "start_at", "end_at", "updated_at")
 _PRIME = np.uint64(0x100000001B3)
 _EMPTY = hashlib.sha256(b"").hexdigest()[:32]
@@ -40,7 +42,7 @@ def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[s
         for name in FIELDS:
             column = current[name]
             if name.endswith("_at"):
-                values = _micros(column).view("uint64")
+                values = micros(column).view("uint64")
             elif name in ("state", "role"):
                 values = _text_codes(column)
             else:
@@ -78,9 +80,3 @@ def _text_codes(column: pd.Series) -> np.ndarray:
     numbers = [int.from_bytes(hashlib.sha256(str(u).encode("utf-8")).digest()[:8], "little") for u in uniques]
     table = np.array([*numbers, 0], dtype="uint64")  # code -1 (missing) reads the trailing 0
     return table[codes]
-
-
-def _micros(column: pd.Series) -> np.ndarray:
-    """UTC microseconds since the epoch; NaT becomes numpy's NaT integer (int64 min)."""
-    naive = pd.to_datetime(column, utc=True).dt.tz_localize(None)
-    return naive.to_numpy(dtype="datetime64[us]").view("int64")

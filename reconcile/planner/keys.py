@@ -198,3 +198,9 @@ def text_or_none(value: Any) -> str | None:
 def bool_text(value: bool) -> str:
     """Rails reads ``"true"``/``"false"`` reliably in form parameters."""
     return "true" if value else "false"
+
+
+def micros(column: pd.Series) -> np.ndarray:
+    """UTC microseconds since the epoch; NaT becomes numpy's NaT integer (int64 min)."""
+    naive = pd.to_datetime(column, utc=True).dt.tz_localize(None)
+    return naive.to_numpy(dtype="datetime64[us]").view("int64")
