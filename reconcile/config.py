@@ -205,8 +205,13 @@ def _secrets(node: Any, prefix: str) -> list[tuple[str, str]]:
 
 def _check_url(url: str, where: str) -> list[str]:
     parts = urlsplit(url)
+    # The URL is never echoed: a mistyped one may well carry a token.
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return [f"{where}: not an http(s) URL: {url!r}"]
+        return [f"{where}: not an http(s) URL"]
+    if parts.query or parts.fragment:
+        return [
+            f"{where}: give the base URL only, without a query or fragment (the token goes in CANVAS_API_TOKEN)"
+        ]
     if parts.scheme == "http" and not _loopback(parts.hostname):
         return [f"{where}: plain http:// is refused except for loopback addresses; use https://"]
     if parts.username or parts.password:

@@ -189,3 +189,14 @@ def test_any_document_gives_a_config_or_a_config_error(
     else:
         assert isinstance(config, Config)
         json.dumps(config_to_dict(config))
+
+
+def test_urls_carrying_secrets_are_refused_without_echo(tmp_path: Path) -> None:
+    for url in (
+        "https://canvas.example.edu/?access_token=s3cr3t",
+        "https://user:s3cr3t@canvas.example.edu",
+        "s3cr3t",
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_config(None, env={"CANVAS_API_URL": url})
+        assert "s3cr3t" not in str(caught.value)
