@@ -7,7 +7,7 @@ returns the current-state frame the planner diffs; ``send`` performs a plan's re
 
 from __future__ import annotations
 
-from reconcile.canvas.client import CanvasClient, enrollment_filters, enrollment_params
+from reconcile.canvas.client import CanvasClient
 from reconcile.canvas.errors import (
     BadRequest,
     CanvasError,
@@ -19,6 +19,7 @@ from reconcile.canvas.errors import (
     TransportError,
     Unauthorized,
 )
+from reconcile.canvas.params import enrollment_filters, enrollment_params
 from reconcile.canvas.records import Course, Enrollment, Progress, TemporaryEnrollmentStatus, User
 from reconcile.canvas.refs import normalize as normalize_ref
 from reconcile.canvas.refs import segment as path_segment

@@ -15,13 +15,14 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from reconcile.canvas import current
 from reconcile.canvas.errors import CanvasError, ConfigError, TransportError
+from reconcile.canvas.params import enrollment_filters, enrollment_params, id_param, numbered_pages, rails
 from reconcile.canvas.ratelimit import Clock, RateLimiter, Sleep
 from reconcile.canvas.records import Course, Enrollment, Progress, TemporaryEnrollmentStatus, parse_time
-from reconcile.canvas.refs import normalize, segment
+from reconcile.canvas.refs import segment
 from reconcile.canvas.settings import resolve
 from reconcile.canvas.transport import ClientStats, Transport
 from reconcile.config import CanvasSettings
@@ -238,8 +239,8 @@ class CanvasClient:
 
         :calls: POST /api/v1/accounts/:account_id/bulk_enrollment
         """
-        data: list[tuple[str, Any]] = [("user_ids[]", _id_param(u)) for u in user_ids]
-        data += [("course_ids[]", _id_param(c)) for c in course_ids]
+        data: list[tuple[str, Any]] = [("user_ids[]", id_param(u)) for u in user_ids]
+        data += [("course_ids[]", id_param(c)) for c in course_ids]
         if enrollment_type is not None:
             data.append(("enrollment_type", enrollment_type))
         if enrollment_role_id is not None:
@@ -352,7 +353,7 @@ class CanvasClient:
 
         :calls: GET /api/v1/users/:user_id/temporary_enrollment_status
         """
-        params = {"account_id": _id_param(account)} if account is not None else None
+        params = {"account_id": id_param(account)} if account is not None else None
         path = f"/api/v1/users/{segment(user)}/temporary_enrollment_status"
         return TemporaryEnrollmentStatus.from_json(self._get(path, params))
 
@@ -368,11 +369,11 @@ class CanvasClient:
         :calls: GET /api/v1/accounts/:account_id/courses
         """
         path = f"/api/v1/accounts/{segment(account or self.account_id)}/courses"
-        params = _rails(filters)
+        params = rails(filters)
         params.setdefault("per_page", self.per_page)
         first = self.transport.request("GET", path, params=params)
         items: list[dict[str, Any]] = list(first.data)
-        urls = _numbered_pages(first.links)
+        urls = numbered_pages(first.links)
         if urls is None:
             following = first.links.get("next")
             if following:
@@ -401,136 +402,3 @@ class CanvasClient:
         naming the course when a course does not exist.
         """
         return current.fetch(self, course_refs, on_progress=on_progress, states=states)
-
-
-def enrollment_filters(
-    *,
-    type: Sequence[str] | str | None = None,  # noqa: A002 - Canvas's own parameter name
-    role: Sequence[str] | str | None = None,
-    role_id: Sequence[int] | int | None = None,
-    state: Sequence[str] | str | None = None,
-    include: Sequence[str] | str | None = None,
-    user_id: str | int | None = None,
-    grading_period_id: int | None = None,
-    enrollment_term_id: str | int | None = None,
-    sis_account_id: Sequence[str] | str | None = None,
-    sis_course_id: Sequence[str] | str | None = None,
-    sis_section_id: Sequence[str] | str | None = None,
-    sis_user_id: Sequence[str] | str | None = None,
-    created_for_sis_id: bool | None = None,
-    temporary_enrollments_for_recipient: bool | None = None,
-    temporary_enrollment_recipients_for_provider: bool | None = None,
-) -> dict[str, Any]:
-    """The list endpoints' query parameters (facts §1.1), Rails-style, None left out.
-
-    SIS filters take raw SIS values (no ``sis_..:`` prefix); ``user_id`` and
-    ``enrollment_term_id`` take refs.
-    """
-    params: dict[str, Any] = {}
-    for key, value in (
-        ("type[]", type),
-        ("role[]", role),
-        ("role_id[]", role_id),
-        ("state[]", state),
-        ("include[]", include),
-        ("sis_account_id[]", sis_account_id),
-        ("sis_course_id[]", sis_course_id),
-        ("sis_section_id[]", sis_section_id),
-        ("sis_user_id[]", sis_user_id),
-    ):
-        if value is not None:
-            params[key] = [value] if isinstance(value, (str, int)) else list(value)
-    for key, scalar in (
-        ("user_id", user_id),
-        ("grading_period_id", grading_period_id),
-        ("enrollment_term_id", enrollment_term_id),
-        ("created_for_sis_id", created_for_sis_id),
-        ("temporary_enrollments_for_recipient", temporary_enrollments_for_recipient),
-        ("temporary_enrollment_recipients_for_provider", temporary_enrollment_recipients_for_provider),
-    ):
-        if scalar is not None:
-            params[key] = _id_param(scalar) if key in {"user_id", "enrollment_term_id"} else scalar
-    return params
-
-
-_ENROLLMENT_KEYS = (
-    "type",
-    "role_id",
-    "role",
-    "enrollment_state",
-    "course_section_id",
-    "limit_privileges_to_course_section",
-    "notify",
-    "start_at",
-    "end_at",
-    "self_enrolled",
-    "associated_user_id",
-    "self_enrollment_code",
-    "sis_user_id",
-    "integration_id",
-)
-
-
-def enrollment_params(
-    user: str | int | None, *, root_account: str | None = None, **attributes: Any
-) -> dict[str, Any]:
-    """The ``enrollment[...]`` form parameters for a create (facts §3.1).
-
-    ``attributes`` keys are the names after ``enrollment[``: type, role_id, role,
-    enrollment_state, course_section_id, limit_privileges_to_course_section, notify,
-    start_at, end_at, self_enrolled, associated_user_id, self_enrollment_code,
-    sis_user_id, integration_id. A key given as None is sent blank (Canvas clears the
-    attribute); a key not given is not sent. Unknown keys raise TypeError.
-    """
-    unknown = set(attributes) - set(_ENROLLMENT_KEYS)
-    if unknown:
-        raise TypeError(f"unknown enrollment attributes: {sorted(unknown)}")
-    data: dict[str, Any] = {}
-    if user is not None:
-        data["enrollment[user_id]"] = _id_param(user)
-    for key in _ENROLLMENT_KEYS:
-        if key in attributes:
-            value = attributes[key]
-            if key in {"course_section_id", "associated_user_id"} and value is not None:
-                value = _id_param(value)
-            data[f"enrollment[{key}]"] = value
-    if root_account is not None:
-        data["root_account"] = root_account
-    return data
-
-
-def _id_param(value: str | int) -> str:
-    """A ref for an id-valued parameter: ``canvas:N`` -> ``N``, other forms unchanged (not escaped)."""
-    return normalize(value)
-
-
-def _rails(filters: Mapping[str, Any]) -> dict[str, Any]:
-    """``state=[...]`` -> ``state[]=[...]``: list-valued keyword filters get Rails' brackets."""
-    params: dict[str, Any] = {}
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple, set, frozenset)) and not key.endswith("[]"):
-            params[f"{key}[]"] = list(value)
-        else:
-            params[key] = value
-    return params
-
-
-def _numbered_pages(links: Mapping[str, str]) -> list[str] | None:
-    """URLs of pages 2..last when the Link header numbers pages (``page=2``, ``rel=last``), else None."""
-    following, last = links.get("next"), links.get("last")
-    if not following or not last:
-        return None
-    next_query = dict(parse_qsl(urlsplit(following).query))
-    last_query = dict(parse_qsl(urlsplit(last).query))
-    if not (next_query.get("page", "").isdigit() and last_query.get("page", "").isdigit()):
-        return None
-    start, stop = int(next_query["page"]), int(last_query["page"])
-    parts = urlsplit(following)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    urls = []
-    for number in range(start, stop + 1):
-        query = [(k, str(number) if k == "page" else v) for k, v in pairs]
-        urls.append(urlunsplit(parts._replace(query=urlencode(query, safe="[]:"))))
-    return urls

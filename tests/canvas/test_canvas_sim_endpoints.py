@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from reconcile.canvas import BadRequest, Forbidden, NotFound, Unauthorized
-from reconcile.canvas.client import enrollment_params
+from reconcile.canvas.params import enrollment_params
 from reconcile.frames import CURRENT_COLUMNS
 
 
