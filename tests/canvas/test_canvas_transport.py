@@ -349,3 +349,34 @@ def test_account_courses_follows_bookmarks_when_pages_are_not_numbered(
     with client_for(scripted, fake_time) as client:
         assert [c.ref for c in client.account_courses(1, state=["available"])] == ["1", "sis_course_id:B"]
     assert scripted.seen[0].path == "/api/v1/accounts/1/courses?state%5B%5D=available&per_page=100"
+
+
+def test_send_retries_enrollment_upserts_but_not_other_posts(
+    scripted: ScriptedServer, fake_time: FakeTime
+) -> None:
+    scripted.script = sequence(Answer(503, ""), Answer(200, _e(1)))
+    with client_for(scripted, fake_time) as client:
+        client.send(
+            Request("POST", "/api/v1/sections/sis_section_id:S%2F1/enrollments", {"enrollment[user_id]": "5"})
+        )
+    assert len(scripted.seen) == 2
+    scripted.seen.clear()
+    scripted.script = sequence(Answer(503, ""), Answer(200, {"success": True}))
+    with client_for(scripted, fake_time) as client, pytest.raises(ServerError):
+        client.send(Request("POST", "/api/v1/courses/1/enrollments/7/reject"))
+    assert len(scripted.seen) == 1
+
+
+def test_send_refuses_unresolved_or_foreign_requests(scripted: ScriptedServer, fake_time: FakeTime) -> None:
+    with client_for(scripted, fake_time) as client:
+        with pytest.raises(ValueError, match="unresolved"):
+            client.send(
+                Request(
+                    "POST",
+                    "/api/v1/courses/1/enrollments",
+                    {"enrollment[associated_user_id]": {"from_operation": "op1", "field": "user_id"}},
+                )
+            )
+        with pytest.raises(ValueError, match="/api/v1/"):
+            client.send(Request("GET", "https://elsewhere.example.com/api/v1/x"))
+    assert scripted.seen == []
