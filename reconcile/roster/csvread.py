@@ -125,6 +125,8 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
     problems: list[Problem] = []
     if not data or data.isspace():
         return None, [error(file, None, None, "empty_file", "file is empty")]
+    if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR alone
+        data = data.replace(b"\r", b"\n")
     end = data.find(b"\n")
     if not data[: end if end >= 0 else len(data)].strip():
         return None, [
@@ -184,16 +186,14 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
             data[: int(scan.starts[cut])] if cut < len(scan.starts) else data, file, width
         )
         problems.extend(p for p in extra if all(p.row != q.row for q in problems))
-    first = data[int(scan.starts[0]) : int(scan.ends[0])].decode("utf-8")
-    header = tuple(name.strip() for name in next(csv.reader([first.rstrip("\r")])))
+        header = tuple(str(name).strip() for name in frame.columns[:-1])
+    else:
+        first = data[int(scan.starts[0]) : int(scan.ends[0])].decode("utf-8")
+        header = _header_cells(first.rstrip("\r"))
+        if len(header) != len(frame.columns) - 1:
+            header = tuple(str(name).strip() for name in frame.columns[:-1])
     frame.columns = [*header, ROW]
-    seen: set[str] = set()
-    for name in header:
-        if name.lower() in seen:
-            problems.append(
-                error(file, 1, name, "duplicate_column", f"column {name!r} appears twice in the header")
-            )
-        seen.add(name.lower())
+    problems += _header_problems(header, file)
     if len(frame) == 0 and not any(p.code in {"truncated", "field_count"} for p in problems):
         problems.append(error(file, None, None, "empty_file", "file has a header but no data rows"))
     return Table(frame, header), problems
@@ -237,6 +237,15 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
     if len(frame) == 0:
         problems.append(error(file, None, None, "empty_file", "file has a header but no data rows"))
     return Table(frame, header), problems
+
+
+def _header_cells(line: str) -> tuple[str, ...]:
+    """The header line's cells (quoted names allowed); a stray CR inside is just text."""
+    try:
+        cells = next(csv.reader(io.StringIO(line, newline="")), [])
+    except csv.Error:
+        cells = line.split(",")
+    return tuple(name.strip() for name in cells)
 
 
 def _header_problems(header: tuple[str, ...], file: str) -> list[Problem]:
