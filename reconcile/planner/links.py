@@ -91,7 +91,7 @@ def group_moves(drafts: list[dict[str, Any]]) -> None:
     if not departures:
         return
     for i, draft in enumerate(drafts):
-        if draft["action"] in ARRIVALS and draft["origin"] and draft["uid"] >= 0:
+        if draft["action"] in ARRIVALS and draft["from_roster"] and draft["uid"] >= 0:
             key = (draft["target"].course, draft["uid"])
             if key in departures:
                 arrivals[key].append(i)

@@ -230,6 +230,7 @@ def _draft(
         "uid": uid,
         "assoc_id": _assoc_id(d, c),
         "observer": bool(d and d["associated_user"]),
+        "from_roster": d is not None,
         "deps": [],
         "placeholder": None,
         "move": None,

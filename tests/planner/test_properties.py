@@ -152,6 +152,7 @@ def test_applying_a_plan_then_replanning_is_empty(university, data: st.DataObjec
         cfg = Config(manage=ManageSettings(roles=("StudentEnrollment", "TaEnrollment")))
         plan = build_plan(desired, current, cfg, now=NOW)
         event(f"operations: {min(len(plan.operations), 10)}{'+' if len(plan.operations) >= 10 else ''}")
+        event(f"moves: {'yes' if plan.summary['moves'] else 'no'}")
         execute(client, plan)
         after = client.fetch_current(SEED_COURSES)
         again = build_plan(desired, after, cfg, now=NOW)
@@ -169,15 +170,22 @@ def _random_roster(current: pd.DataFrame, data: st.DataObject) -> pd.DataFrame:
     ]
     rows = []
     seen = set()
+    sections = {
+        course: sorted(set(group["sis_section_id"].dropna()))
+        for course, group in current.groupby("course_ref")
+    }
     for row in managed.to_dict("records"):
         key = (row["course_ref"], row["sis_user_id"], row["role"])
         if key in seen or data.draw(st.integers(0, 9)) == 0:  # ~10% absent from the roster
             continue
         seen.add(key)
+        section = row["sis_section_id"]
+        if section and data.draw(st.integers(0, 5)) == 0:  # some move to another section
+            section = data.draw(st.sampled_from(sections[row["course_ref"]]))
         rows.append(
             {
                 "course": row["course_ref"],
-                "section": f"sis_section_id:{row['sis_section_id']}" if row["sis_section_id"] else None,
+                "section": f"sis_section_id:{section}" if section else None,
                 "user": f"sis_user_id:{row['sis_user_id']}",
                 "role": row["role"],
                 "type": row["type"],

@@ -248,3 +248,9 @@ def _roles(*roles: str):  # type: ignore[no-untyped-def]
     from .factory import config
 
     return config(roles=roles)
+
+
+def test_move_is_grouped_even_when_roster_rows_carry_no_origin() -> None:
+    plan = plan_of([want("s1", section=S2, origin_file=None, origin_row=None)], [have("s1", section=S1)])
+    assert {op.reason for op in plan.operations} == {"moved_section"}
+    assert len({op.move_id for op in plan.operations}) == 1
