@@ -3,6 +3,7 @@ performed with the real client, and the re-plan found empty."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -187,3 +188,29 @@ def test_snapshot_without_a_course_warns(canvas, tmp_path: Path) -> None:  # typ
     plan, _ = make_plan(rosters, config=load_config(config_path), current_snapshot=snapshot)
     missing = {w.course for w in plan.warnings if w.code == "snapshot_missing_course"}
     assert "sis_course_id:BIO110-F26" in missing and "sis_course_id:MATH101-F26" not in missing
+
+
+def test_observer_of_a_student_enrolled_by_the_same_plan(canvas, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    university, client = canvas
+    roster = tmp_path / "enrollments.csv"
+    roster.write_text(
+        "course_id,section_id,user_id,role,status,associated_user_id\n"
+        "BIO110-F26,BIO110-F26-A,S0002,student,active,\n"
+        "BIO110-F26,BIO110-F26-A,P0001,observer,active,S0002\n"
+    )
+    base = load_config(EXAMPLES["sis-export"][1])
+    config = dataclasses.replace(
+        base,
+        manage=dataclasses.replace(base.manage, roles=("StudentEnrollment", "ObserverEnrollment")),
+        policy=dataclasses.replace(base.policy, drop="ignore"),
+    )
+    plan, _ = make_plan([roster], config=config, client=client)
+    student = next(op for op in plan.operations if op.target.user == "sis_user_id:S0002")
+    observer = next(op for op in plan.operations if op.target.user == "sis_user_id:P0001")
+    assert observer.request.params["enrollment[associated_user_id]"] == {
+        "from_operation": student.id,
+        "field": "user_id",
+    }
+    execute(client, plan)
+    again, _ = make_plan([roster], config=config, client=client)
+    assert again.operations == ()
