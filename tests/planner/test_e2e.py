@@ -214,3 +214,13 @@ def test_observer_of_a_student_enrolled_by_the_same_plan(canvas, tmp_path: Path)
     execute(client, plan)
     again, _ = make_plan([roster], config=config, client=client)
     assert again.operations == ()
+
+
+def test_oneroster_delta_never_drops_absent_rows(canvas) -> None:  # type: ignore[no-untyped-def]
+    _, client = canvas
+    config = load_config("examples/oneroster/reconcile.yaml")
+    plan, roster = make_plan(["examples/oneroster/delta"], config=config, client=client)
+    assert not roster.complete
+    assert plan.policy["policy"]["drop"] == "ignore"
+    assert "roster_is_delta" in {w.code for w in plan.warnings}
+    assert not any(op.reason == "absent_from_roster" for op in plan.operations)
