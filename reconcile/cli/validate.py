@@ -11,6 +11,7 @@ import click
 
 from reconcile import exitcodes
 from reconcile.config import ConfigError, load_config
+from reconcile.render.common import counted
 from reconcile.roster import FORMATS, load_rosters
 from reconcile.roster.summary import summarise
 
@@ -90,7 +91,10 @@ def validate(rosters: tuple[str, ...], config_path: str | None, roster_format: s
     if shown > MAX_WARNINGS:
         click.echo(f"... and {shown - MAX_WARNINGS} more warnings (--output json lists them all)", err=True)
     if not result.ok:
-        click.echo(f"invalid: {len(result.errors)} errors, {len(result.warnings)} warnings", err=True)
+        click.echo(
+            f"invalid: {counted(len(result.errors), 'error')}, {counted(len(result.warnings), 'warning')}",
+            err=True,
+        )
         sys.exit(exitcodes.ERROR)
     _print_summary(result.inputs, summary)
 
@@ -116,4 +120,4 @@ def _print_summary(inputs: tuple[dict[str, Any], ...], summary: dict[str, Any]) 
     if not summary["complete"]:
         click.echo("note: a delta roster: only the enrollments it names would change")
     if summary["warnings"]:
-        click.echo(f"{summary['warnings']} warnings (on stderr)")
+        click.echo(f"{counted(summary['warnings'], 'warning')} (on stderr)")

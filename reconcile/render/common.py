@@ -121,3 +121,8 @@ def closing_line(plan: Plan) -> str:
         notes.append(f"{s['moves']} {'move' if s['moves'] == 1 else 'moves'}")
     tail = f" (of which {', '.join(notes)})" if notes else ""
     return f"Plan: {s['to_enroll']} to enroll, {s['to_change']} to change, {s['to_drop']} to drop{tail}."
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``counted(1, "enrollment")`` -> "1 enrollment"; ``counted(2, ...)`` -> "2 enrollments"."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import closing_line, group
+from reconcile.render.common import closing_line, counted, group
 
 COUNTS = (
     ("to enroll", "to_enroll"),
@@ -46,7 +46,7 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     for course, sections in group(plan).items():
         lines = [(section, line) for section, items in sections.items() for line in items]
         count = sum(len(line.operations) for _, line in lines)
-        out.append(f"<details><summary>{_cell(course)}: {count} operation(s)</summary>\n")
+        out.append(f"<details><summary>{_cell(course)}: {counted(count, 'operation')}</summary>\n")
         out += ["| | action | user | role | section | change | reason |", "|---|---|---|---|---|---|---|"]
         for section, line in lines[:max_per_course]:
             out.append(

@@ -7,7 +7,7 @@ Symbols: ``+`` enroll, ``~`` restore/reactivate/update/last attended, ``-`` drop
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import MOVE, closing_line, group
+from reconcile.render.common import MOVE, closing_line, counted, group
 
 _COLOURS = {"+": "32", "~": "33", "-": "31", MOVE: "36"}
 
@@ -41,10 +41,13 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
                     f"    {symbol} {line.action:<17} {line.user}  {line.role}  {line.change}  # {line.reason}"
                 )
         if hidden:
-            out.append(f"    ... and {hidden} more operations in this course (see the plan file)")
+            out.append(f"    ... and {counted(hidden, 'more operation')} in this course (see the plan file)")
         if plan.unmanaged.get(course):
             out.append(
-                paint(f"  ({plan.unmanaged[course]} enrollments outside manage scope left unchanged)", "2")
+                paint(
+                    f"  ({counted(plan.unmanaged[course], 'enrollment')} outside manage scope left unchanged)",
+                    "2",
+                )
             )
         out.append("")
     tripped = plan.tripped_guards

@@ -74,7 +74,7 @@ def test_text_has_closing_line_guard_and_no_colour_by_default() -> None:
     assert "\x1b[" not in text
     assert text.rstrip().splitlines()[-1].startswith("Plan: ")
     assert "GUARDS TRIPPED" in text and "--allow-drops" in text
-    assert "(1 enrollments outside manage scope left unchanged)" in text
+    assert "(1 enrollment outside manage scope left unchanged)" in text
 
 
 def test_colour_only_when_asked() -> None:
@@ -96,7 +96,7 @@ def test_text_elides_long_courses() -> None:
 def test_markdown_collapses_and_limits_per_course() -> None:
     plan = plan_of([want(f"s{i}") for i in range(30)], [])
     text = render_markdown(plan, max_per_course=10)
-    assert "<details><summary>sis_course_id:MATH101: 30 operation(s)</summary>" in text
+    assert "<details><summary>sis_course_id:MATH101: 30 operations</summary>" in text
     assert "... and 20 more" in text
     assert text.count("| `+` | enroll |") == 10
 

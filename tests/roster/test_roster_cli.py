@@ -38,7 +38,7 @@ def test_warnings_go_to_stderr_and_still_exit_0(tmp_path: Path) -> None:
     code, out, err = _run(str(path))
     assert code == 0
     assert f"{path}:2: warning: column associated_user_id: observer without associated_user_id" in err
-    assert "1 warnings (on stderr)" in out
+    assert "1 warning (on stderr)" in out
 
 
 def test_errors_are_sorted_by_file_and_row_on_stderr(tmp_path: Path) -> None:
