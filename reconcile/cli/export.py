@@ -19,23 +19,12 @@ from reconcile import exitcodes
 CURRENT_STATES = ("active", "invited", "creation_pending", "inactive")
 
 
-class _Command(click.Command):
-    """Usage errors exit 1: exit 2 means "changes present" in this tool."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            setattr(exc, "exit_code", exitcodes.ERROR)  # noqa: B010 - a ClassVar on the class
-            raise
-
-
 def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(exitcodes.ERROR)
 
 
-@click.command(cls=_Command)
+@click.command()
 @click.option(
     "--course",
     "courses",

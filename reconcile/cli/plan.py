@@ -21,17 +21,6 @@ OUTPUTS = ("text", "markdown", "json")
 ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
 
 
-class _Command(click.Command):
-    """Usage errors exit 1: in this tool exit 2 means "changes present"."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            setattr(exc, "exit_code", exitcodes.ERROR)  # noqa: B010 - instance override of a ClassVar
-            raise
-
-
 def _fail(message: str, *, code: int = exitcodes.ERROR) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -43,7 +32,7 @@ def _colour(flag: bool | None) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-@click.command(cls=_Command)
+@click.command()
 @click.argument("rosters", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "-c",
@@ -140,7 +129,7 @@ def plan(
     sys.exit(exitcodes.OK)
 
 
-@click.command(cls=_Command)
+@click.command()
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="What to print."

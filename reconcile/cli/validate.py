@@ -18,21 +18,7 @@ from reconcile.roster.summary import summarise
 MAX_WARNINGS = 100  # per run in text output; JSON always carries them all
 
 
-class _UsageError(click.UsageError):
-    exit_code = exitcodes.ERROR
-
-
-class _Command(click.Command):
-    """Usage errors exit 1, never 2 (2 means "changes present" for plan)."""
-
-    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
-        try:
-            return super().make_context(*args, **kwargs)
-        except click.UsageError as exc:
-            raise _UsageError(exc.format_message(), exc.ctx) from exc
-
-
-@click.command(cls=_Command)
+@click.command()
 @click.argument("rosters", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "-c",
