@@ -104,9 +104,9 @@ class ApplyResult:
     def exit_code(self) -> int:
         from reconcile import exitcodes
 
-        if self.aborted is not None and not self.failures:
+        if self.aborted is not None:  # a refused token or an interruption, not an operation's fault
             return exitcodes.ERROR
-        if self.failures or self.skipped or self.remaining or self.aborted:
+        if self.failures or self.skipped or self.remaining:
             return exitcodes.FAILED_OPERATIONS
         return exitcodes.OK
 
@@ -222,7 +222,9 @@ def _apply_locked(
         courses = stale.touched_courses(plan)
         records = journal.operations(plan.plan_id)
         baseline = journal.baseline(plan.plan_id)
-        resumed = baseline is not None and any(r.status != jr.PENDING for r in records.values())
+        resumed = baseline is not None and any(
+            r.status in (jr.STARTED, jr.DONE, jr.FAILED) for r in records.values()
+        )
         current = client.fetch_current(courses) if courses else None
         changed: list[str] = []
         if current is not None:

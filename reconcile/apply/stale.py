@@ -124,7 +124,11 @@ def changed_since_baseline(
     records: Mapping[str, jr.OperationRecord],
 ) -> list[str]:
     """Courses with a difference our own journaled operations do not explain (resumed run)."""
-    sent = [op for op in plan.operations if (r := records.get(op.id)) is not None and r.status != jr.PENDING]
+    sent = [
+        op
+        for op in plan.operations
+        if (r := records.get(op.id)) is not None and r.status in (jr.STARTED, jr.DONE, jr.FAILED)
+    ]
     touched_ids: set[int] = set()
     for op in sent:
         for value in ((op.before or {}).get("id"), records[op.id].enrollment_id):

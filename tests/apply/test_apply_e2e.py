@@ -238,3 +238,30 @@ def test_two_concurrent_applies_second_exits_6_naming_the_holder(world) -> None:
     finally:
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
+
+
+@pytest.mark.parametrize(
+    ("roster", "config_name"),
+    [
+        ("sis-export/enrollments.csv", "sis-export/reconcile.yaml"),
+        ("yaml/roster.yaml", "yaml/reconcile.yaml"),
+        ("oneroster/bulk", "oneroster/reconcile.yaml"),
+    ],
+)
+def test_every_example_converges_with_its_own_config(
+    university, tmp_path: Path, roster: str, config_name: str
+) -> None:
+    import dataclasses
+
+    from reconcile.apply import apply_plan
+
+    examples = ROOT / "examples"
+    config = config_for(examples / config_name, university.url)
+    # the examples' guards are the real defaults; the seed differs from them on purpose
+    config = dataclasses.replace(config, state_dir=str(tmp_path / "state"))
+    with CanvasClient(university.url, university.token) as client:
+        plan = plan_live([examples / roster], config=config, client=client)
+        assert plan.operations
+        result = apply_plan(plan, client=client, config=config, allow_drops=True)
+        assert result.exit_code == 0, [o.error for o in result.failures]
+        assert plan_live([examples / roster], config=config, client=client).operations == ()

@@ -129,3 +129,13 @@ def test_failures_exit_5_and_resume_finishes_only_the_rest(tmp_path: Path) -> No
     second = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path)
     assert second.exit_code == 0 and second.resumed
     assert len(canvas.writes) == writes + 1
+
+
+def test_token_refused_mid_run_stops_with_exit_1_and_the_run_is_journaled_aborted(tmp_path: Path) -> None:
+    canvas, eid = _canvas()
+    plan = _plan(canvas, *(enroll("C1", f"sis_user_id:s{n}") for n in range(10)))
+    canvas.token_ok = False  # e.g. the token was revoked after the stale check
+    result = apply_plan(plan, client=canvas, config=CONFIG, state_dir=tmp_path, parallelism=2)
+    assert result.exit_code == 1 and "Invalid access token" in (result.aborted or "")
+    with Journal.in_state_dir(tmp_path) as journal:
+        assert journal.runs()[0].outcome == "aborted"
