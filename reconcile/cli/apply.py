@@ -13,17 +13,6 @@ import click
 from reconcile import exitcodes
 
 
-class _Command(click.Command):
-    """A command whose usage errors exit 1: exit 2 means "changes present" in this tool."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            setattr(exc, "exit_code", exitcodes.ERROR)  # noqa: B010 - a ClassVar on the class
-            raise
-
-
 def _fail(code: int, message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -53,7 +42,7 @@ def _load_config(config_path: str | None) -> Any:
         _fail(exitcodes.ERROR, "bad configuration:\n  " + "\n  ".join(exc.problems))
 
 
-@click.command(cls=_Command)
+@click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--auto-approve", is_flag=True, help="Apply a plan made from rosters without asking.")
 @click.option(
@@ -273,7 +262,7 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
     sys.exit(result.exit_code)
 
 
-@click.command(cls=_Command)
+@click.command()
 @click.option("--run", "run_id", default=None, help="Show this run's operations (a unique prefix is enough).")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Runs to list.")
 @click.option(
