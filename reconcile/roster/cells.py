@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -94,9 +95,18 @@ class Cells:
         """Row mask from a per-value mask (absent cells are False)."""
         return self.take(np.asarray(per_value, dtype=bool), False)
 
-    @property
+    @cached_property
     def empty_values(self) -> np.ndarray:
-        return np.array([v == "" for v in self.values], dtype=bool)
+        """Per-value mask of empty strings (computed once: every check asks for it)."""
+        if self.joined is not None and not (
+            self.joined == ""
+            or "\x00\x00" in self.joined
+            or self.joined.startswith("\x00")
+            or self.joined.endswith("\x00")
+        ):
+            # NUL-joined values hold an empty one only as a doubled or edge separator.
+            return np.zeros(len(self.values), dtype=bool)
+        return np.asarray(self.values == "", dtype=bool).reshape(len(self.values))
 
     def missing(self) -> np.ndarray:
         """Rows that are absent or empty."""
@@ -115,7 +125,7 @@ def identity_codes(cells: Cells, refs: np.ndarray) -> np.ndarray:
     if cells.per_row:
         # Python's str hash stands in for a code: equal refs hash equal; a collision only
         # makes two rows candidates, which the exact comparison later tells apart.
-        if not cells.stripped and not (cells.values == "").any():
+        if not cells.stripped and not cells.empty_values.any():
             return np.fromiter(map(hash, refs), dtype=np.int64, count=len(refs))
         return np.fromiter((-1 if r is None else hash(r) for r in refs), dtype=np.int64, count=len(refs))
     present = np.array([r is not None for r in refs], dtype=bool)

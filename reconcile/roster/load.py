@@ -125,8 +125,18 @@ def load_rosters(
         codes = codes_for(combined)  # codes are per file; recompute them over all files
     combined, found = check_identities(combined, codes)
     problems += found
-    return RosterResult(
-        conform(combined, DESIRED_COLUMNS), tuple(inputs), sorted_problems(problems), complete
+    if not _conforms(combined):
+        combined = conform(combined, DESIRED_COLUMNS)
+    return RosterResult(combined, tuple(inputs), sorted_problems(problems), complete)
+
+
+def _conforms(frame: pd.DataFrame) -> bool:
+    """True when ``frame`` already has exactly the desired columns, in order and dtype
+    (the normaliser builds them so): conforming again would only copy every column."""
+    if list(frame.columns) != list(DESIRED_COLUMNS):
+        return False
+    return all(
+        frame[name].dtype == pd.api.types.pandas_dtype(dtype) for name, dtype in DESIRED_COLUMNS.items()
     )
 
 

@@ -36,7 +36,8 @@ class Rules:
 
 class _Collector:
     def __init__(self, raw: pd.DataFrame, file: str) -> None:
-        self.rows = raw[ROW].to_numpy(dtype=object)
+        # Row labels are looked up only for rows with a problem: no per-row boxing up front.
+        self.rows = raw[ROW].to_numpy()
         self.file = file
         self.files = raw[FILE].to_numpy(dtype=object) if FILE in raw.columns else None
         self.bad = np.zeros(len(raw), dtype=bool)
@@ -205,7 +206,7 @@ def _refs(
     else:
         joined = "".join(values)
         printable = joined.isprintable()
-    clean = ":" not in joined and printable and not (values == "").any()
+    clean = ":" not in joined and printable and not cells.empty_values.any()
     for i in [] if clean else [i for i, v in enumerate(values) if not v or ":" in v or not v.isprintable()]:
         text = values[i]
         if not text:
@@ -351,8 +352,11 @@ def _observers(out: _Collector, cols: dict[str, object], cells: dict[str, Cells]
     observee, user = cols["associated_user"], cols["user"]
     assert isinstance(observee, pd.arrays.StringArray) and isinstance(user, pd.arrays.StringArray)
     self_observing = np.zeros(len(has), dtype=bool)
-    for i in np.flatnonzero(has):
-        self_observing[i] = user[i] is not pd.NA and observee[i] == user[i]
+    with_observee = np.flatnonzero(has)
+    if len(with_observee):
+        # <NA> on either side compares as <NA>, which is not a self-observation.
+        same = observee[with_observee] == user[with_observee]
+        self_observing[with_observee] = np.asarray(same.fillna(False), dtype=bool)
     out.errors(self_observing, "associated_user_id", "observes_self", "an observer cannot observe themself")
 
 
