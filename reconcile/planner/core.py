@@ -27,7 +27,7 @@ from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
 from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, micros, words
 from reconcile.planner.match import match, resolve_users
-from reconcile.planner.ops import build_operations, summarize
+from reconcile.planner.ops import build_operations, no_cycle_collection, summarize
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
 from reconcile.planner.warnings import WarningSink
 
@@ -174,26 +174,27 @@ def build_plan(
     if frame is not None:
         frame = intents.suppress_unmanaged(frame, managed, desired, current, sink)
 
-    operations = build_operations(frame, desired, current, config=config, sink=sink)
-    guards = evaluate_guards(
-        desired, current, managed, operations, scope=scope, config=config, states=cur_state
-    )
-    plan = Plan(
-        plan_id="0" * 16,
-        created_at=now_ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        tool_version=tool_version,
-        canvas_url=canvas_url,
-        inputs=tuple(dict(i) for i in inputs),
-        policy=policy_document(config, scope),
-        fingerprints=fingerprint(current, courses=scope.courses),
-        operations=operations,
-        summary=summarize(operations),
-        guards=guards,
-        warnings=sink.collected(),
-        unmanaged=unmanaged_counts(current, scope, managed),
-        source=source,
-    )
-    return _with_id(plan)
+    with no_cycle_collection():  # the Python-object phase: see its docstring
+        operations = build_operations(frame, desired, current, config=config, sink=sink)
+        guards = evaluate_guards(
+            desired, current, managed, operations, scope=scope, config=config, states=cur_state
+        )
+        plan = Plan(
+            plan_id="0" * 16,
+            created_at=now_ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            tool_version=tool_version,
+            canvas_url=canvas_url,
+            inputs=tuple(dict(i) for i in inputs),
+            policy=policy_document(config, scope),
+            fingerprints=fingerprint(current, courses=scope.courses),
+            operations=operations,
+            summary=summarize(operations),
+            guards=guards,
+            warnings=sink.collected(),
+            unmanaged=unmanaged_counts(current, scope, managed),
+            source=source,
+        )
+        return _with_id(plan)
 
 
 def _conformed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

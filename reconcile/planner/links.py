@@ -142,7 +142,7 @@ def _content(
             t.associated_user or "",
             request.method,
             request.path,
-            "\x1e".join([f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in params.items()]),
+            _params_text(params),
             draft["reason"],
             f"{before['id']}:{before['state']}" if before else "",
             ",".join(deps),
@@ -150,6 +150,13 @@ def _content(
             ";".join(draft["origin"]),
         )
     )
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    try:  # the common case, every value a string: joined in C
+        return "\x1e".join(map("=".join, params.items()))
+    except TypeError:  # a placeholder (a dict) is written through repr
+        return "\x1e".join([f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in params.items()])
 
 
 def _digest(text: str) -> str:
