@@ -32,8 +32,13 @@ class Cells:
     @classmethod
     def of(cls, column: pd.Series | np.ndarray) -> Cells:
         """Factorize a column of strings (None/NaN = absent) and strip the distinct values."""
-        array = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
-        codes, uniques = pd.factorize(array, use_na_sentinel=True)
+        if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+            # Already factorized by the CSV reader: codes into distinct categories, -1 = NA.
+            codes = column.cat.codes.to_numpy()
+            uniques = column.cat.categories.to_numpy(dtype=object)
+        else:
+            array = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
+            codes, uniques = pd.factorize(array, use_na_sentinel=True)
         # str.strip returns the very same object when there is nothing to strip.
         stripped = [u.strip() if isinstance(u, str) else str(u).strip() for u in uniques]
         changed = any(map(operator.is_not, stripped, uniques))

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,8 +117,15 @@ def _scan(data: bytes) -> _Scan:
     return _Scan(starts, ends, fields, lines, blank, unclosed)
 
 
-def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]:
+def read_csv_table(
+    data: bytes, file: str, *, distinct: Collection[str] = ()
+) -> tuple[Table | None, list[Problem]]:
     """Parse UTF-8 CSV bytes (BOM already removed) into a :class:`Table` of strings.
+
+    ``distinct`` names columns (trimmed, lower case) that repeat a few values on many
+    rows: they come back as pandas Categoricals of the very same strings (the parser
+    makes one Python string per distinct value instead of one per row, and the codes are
+    the factorization). Every other column holds plain strings.
 
     Reports, all at once: no header, no data rows, an unclosed quote, rows with the
     wrong number of fields (the last one as ``truncated``), duplicate header names.
@@ -132,7 +142,7 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
         return None, [
             error(file, 1, None, "no_header", "the first line is empty: the header must come first")
         ]
-    fast = _read_fast(data, file)
+    fast = _read_fast(data, file, distinct)
     if fast is not None:
         return fast
     scan = _scan(data)
@@ -180,7 +190,7 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
                 )
             )
     keep &= ~wrong
-    frame = _parse(data, scan, cut, keep, width)
+    frame = _parse(data, scan, cut, keep, width, distinct)
     if frame is None:  # pandas and the scan disagree (odd quoting): use the csv module
         frame, extra = _parse_slow(
             data[: int(scan.starts[cut])] if cut < len(scan.starts) else data, file, width
@@ -199,7 +209,7 @@ def read_csv_table(data: bytes, file: str) -> tuple[Table | None, list[Problem]]
     return Table(frame, header), problems
 
 
-def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
+def _read_fast(data: bytes, file: str, distinct: Collection[str]) -> tuple[Table, list[Problem]] | None:
     """The common case without a byte-level scan: no quotes, no blank lines, every row whole.
 
     Without quotes every comma separates fields, so the file is well formed exactly when it
@@ -210,16 +220,10 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
         return None
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone CR ends lines for pandas
         return None
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     try:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            dtype=object,  # plain Python strings: every column is factorized next anyway
-            keep_default_na=False,
-            na_filter=False,
-            index_col=False,
-            encoding="utf-8",
-            engine="c",
-        )
+        frame = _read_strings(data, first.split(","), distinct, index_col=False)
     except (pd.errors.ParserError, ValueError):
         return None
     width = len(frame.columns)
@@ -229,8 +233,6 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
     # One line per record (header included) means no blank lines were skipped.
     if int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) != len(frame) + 1:
         return None
-    end = data.find(b"\n")
-    first = data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     header = tuple(name.strip() for name in first.split(","))
     frame.columns = list(header)
     frame[ROW] = np.arange(2, len(frame) + 2)
@@ -240,13 +242,47 @@ def _read_fast(data: bytes, file: str) -> tuple[Table, list[Problem]] | None:
     return Table(frame, header), problems
 
 
-def _header_cells(line: str) -> tuple[str, ...]:
+def _header_cells(line: str, *, strip: bool = True) -> tuple[str, ...]:
     """The header line's cells (quoted names allowed); a stray CR inside is just text."""
     try:
         cells = next(csv.reader(io.StringIO(line, newline="")), [])
     except csv.Error:
         cells = line.split(",")
-    return tuple(name.strip() for name in cells)
+    return tuple(name.strip() if strip else name for name in cells)
+
+
+def _read_strings(
+    body: bytes, header: Sequence[str], distinct: Collection[str], **options: Any
+) -> pd.DataFrame:
+    """pandas' C parser over ``body``: every cell a string, ``distinct`` columns as
+    Categoricals of strings. Raises what pandas raises for a malformed file."""
+    common: dict[str, Any] = {
+        "keep_default_na": False,
+        "na_filter": False,
+        "encoding": "utf-8",
+        "engine": "c",
+        **options,
+    }
+    if not any(name.strip().lower() in distinct for name in header):
+        return pd.read_csv(io.BytesIO(body), dtype=object, **common)
+    # Any column not named here (a header pandas reads differently) stays text.
+    wanted: defaultdict[str, Any] = defaultdict(lambda: object)
+    wanted.update({name: "category" for name in header if name.strip().lower() in distinct})
+    # A separator no cell holds keeps pandas from reading all-numeric categories as numbers
+    # ("01" and "1" would become one category); thousands= only affects numeric parsing.
+    frame = pd.read_csv(io.BytesIO(body), dtype=wanted, thousands="\x1f", **common)
+    # Whatever pandas still converted (numbers, booleans) is read again as the text it was.
+    converted = [
+        name
+        for name in frame.columns
+        if isinstance(frame[name].dtype, pd.CategoricalDtype)
+        and not all(isinstance(value, str) for value in frame[name].cat.categories)
+    ]
+    if converted:
+        again = pd.read_csv(io.BytesIO(body), dtype=object, usecols=converted, **common)
+        for name in converted:
+            frame[name] = again[name].to_numpy()
+    return frame
 
 
 def _header_problems(header: tuple[str, ...], file: str) -> list[Problem]:
@@ -261,7 +297,9 @@ def _header_problems(header: tuple[str, ...], file: str) -> list[Problem]:
     return problems
 
 
-def _parse(data: bytes, scan: _Scan, cut: int, keep: np.ndarray, width: int) -> pd.DataFrame | None:
+def _parse(
+    data: bytes, scan: _Scan, cut: int, keep: np.ndarray, width: int, distinct: Collection[str]
+) -> pd.DataFrame | None:
     end = int(scan.starts[cut]) if cut < len(scan.starts) else len(data)
     good = keep[1:cut]
     if not good.all():
@@ -275,16 +313,9 @@ def _parse(data: bytes, scan: _Scan, cut: int, keep: np.ndarray, width: int) -> 
         body = data[:end]
         lines = scan.lines[1:cut]
         blank_rows = scan.blank[1:cut]
+    first = data[int(scan.starts[0]) : int(scan.ends[0])].decode("utf-8").rstrip("\r")
     try:
-        frame = pd.read_csv(
-            io.BytesIO(body),
-            dtype=object,  # plain Python strings: every column is factorized next anyway
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            encoding="utf-8",
-            engine="c",
-        )
+        frame = _read_strings(body, _header_cells(first, strip=False), distinct, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError):
         return None
     if len(frame.columns) != width or len(frame) != len(lines):

@@ -32,6 +32,10 @@ COLUMNS = (
 # Each requirement is satisfied by any one of its columns (facts §12), except that this
 # tool always needs course_id: Canvas would find the course from section_id alone, but a
 # plan must know every course it touches before it talks to Canvas.
+# Columns that repeat a few values on many rows (a course has hundreds of students, a
+# term a handful of dates): read as categoricals. User ids are nearly all distinct, and
+# flags would be read as booleans (losing their spelling), so those stay plain text.
+DISTINCT = frozenset(COLUMNS) - {"user_id", "user_integration_id", "limit_section_privileges", "notify"}
 REQUIRED = (("course_id",), ("user_id", "user_integration_id"), ("role", "role_id"), ("status",))
 
 
@@ -87,7 +91,7 @@ def read_sis_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Prob
     data, problems = decode_check(data, file)
     if problems:
         return None, problems
-    table, problems = read_csv_table(data, file)
+    table, problems = read_csv_table(data, file, distinct=DISTINCT)
     if table is None:
         return None, problems
     mapping, header_problems = check_header(table.header, file)
