@@ -265,3 +265,91 @@ def test_every_example_converges_with_its_own_config(
         result = apply_plan(plan, client=client, config=config, allow_drops=True)
         assert result.exit_code == 0, [o.error for o in result.failures]
         assert plan_live([examples / roster], config=config, client=client).operations == ()
+
+
+def test_resumed_run_ignores_our_writes_but_refuses_a_hand_edit_in_between(world) -> None:
+    data = json.loads(world.plan_path.read_text())
+    victim = next(op for op in data["operations"] if op["action"] == "enroll" and not op["depends_on"])
+    victim["request"]["params"]["enrollment[user_id]"] = "sis_user_id:NO-SUCH-USER"
+    world.plan_path.write_text(json.dumps(data))
+    assert invoke(world, str(world.plan_path)).exit_code == 5
+    again = invoke(world, str(world.plan_path), "--output", "json")
+    assert again.exit_code == 5, again.output  # resumed, not stale: our own writes are not a change
+    assert json.loads(again.output)["resumed"] is True
+    course = victim["target"]["course"]
+    untouched = {op["before"]["id"] for op in data["operations"] if op.get("before")}
+    row = next(
+        e
+        for e in world.sim.enrollments()
+        if e["workflow_state"] == "active"
+        and e["id"] not in untouched
+        and str(e["course_id"]) in _course_ids(world, course)
+    )
+    world.client.send(_deactivate(row))
+    stale = invoke(world, str(world.plan_path))
+    assert stale.exit_code == 4 and course in stale.output
+
+
+def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, tmp_path: Path) -> None:
+    from apply_world import synthetic_roster, write_roster
+
+    from reconcile.apply import apply_plan
+    from reconcile.sim.generate import generate
+
+    seed = generate(courses=20, students_per_course=20, sections_per_course=2, random_seed=4)
+    # Students Canvas knows but who have no enrollment anywhere in scope: the planner cannot
+    # know their Canvas user id, so their observers must take it from the enroll's response.
+    next_id = max(u["id"] for u in seed["users"]) + 1
+    newcomers = [
+        {
+            "id": next_id + n,
+            "name": f"New Student {n}",
+            "sortable_name": f"Student, New {n}",
+            "sis_user_id": f"NEW{n}",
+            "login_id": f"new{n}@example.edu",
+        }
+        for n in range(4)
+    ]
+    seed["users"] += newcomers
+    rows = synthetic_roster(seed)
+    parent = next(u for u in seed["users"] if str(u.get("sis_user_id", "")).startswith("P"))
+    course = next(c for c in seed["courses"] if c["workflow_state"] == "available")
+    section = next(s for s in seed["sections"] if s["course_id"] == course["id"])
+    for student in newcomers:
+        base = {
+            "course_id": course["sis_course_id"],
+            "section_id": section["sis_section_id"],
+            "status": "active",
+        }
+        rows.append({**base, "user_id": student["sis_user_id"], "role": "student", "associated_user_id": ""})
+        rows.append(
+            {
+                **base,
+                "user_id": parent["sis_user_id"],
+                "role": "observer",
+                "associated_user_id": student["sis_user_id"],
+            }
+        )
+    roster = write_roster(rows, tmp_path / "enrollments.csv")
+    simulator = type(university.simulator).from_seed(seed)
+    with simulator.serve() as url:
+        config = config_for(
+            write_config(tmp_path / "reconcile.yaml", url=url, state_dir=tmp_path / "state"), url
+        )
+        with CanvasClient(url, "sim-admin-token") as client:
+            plan = plan_live([roster], config=config, client=client)
+            chained = [
+                op for op in plan.operations if any(isinstance(v, dict) for v in op.request.params.values())
+            ]
+            assert chained, "the roster has observers of students new to their course"
+            assert apply_plan(plan, client=client, config=config).exit_code == 0
+            assert plan_live([roster], config=config, client=client).operations == ()
+        rows = {e["id"]: e for e in simulator.enrollments()}
+    with Journal.in_state_dir(tmp_path / "state") as journal:
+        records = journal.operations(plan.plan_id)
+    for op in chained:
+        (student_op,) = op.depends_on
+        student, observer = records[student_op], records[op.id]
+        assert student.ended_at is not None and observer.started_at is not None
+        assert student.ended_at <= observer.started_at
+        assert rows[observer.enrollment_id]["associated_user_id"] == rows[student.enrollment_id]["user_id"]
