@@ -9,6 +9,10 @@ Effects that already hold are successes, not failures: a DELETE answering 404 on
 deleted row, a reactivate answering 400 on an active row, an interrupted drop whose
 target is already in the wanted state. Each such case is confirmed with a GET of the
 enrollment before it is recorded as done.
+
+A run stops early (in-flight requests still land in the journal) when the token is
+refused, when it is interrupted, or when operation after operation fails even after the
+client's retries: Canvas is then down or unreachable, and a later run resumes.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ class Sender(Protocol):
     def send(self, request: Request) -> Any:
         """Make ``request``; return the decoded JSON; raise a CanvasError subclass on failure."""
         ...
+
+
+class CanvasUnreachable(Exception):
+    """Operation after operation failed even after the client's retries."""
 
 
 class Aborted(Exception):
@@ -89,6 +97,7 @@ class Executor:
         parallelism: int = 8,
         account: str = "self",
         on_progress: ProgressCallback | None = None,
+        unreachable_after: int | None = None,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be at least 1")
@@ -104,6 +113,9 @@ class Executor:
         self._records: dict[str, jr.OperationRecord] = {}
         self._stop = threading.Event()
         self._abort: BaseException | None = None
+        self._streak = 0  # transient failures in a row, across workers
+        self._streak_lock = threading.Lock()
+        self.unreachable_after = unreachable_after or max(20, 3 * parallelism)
 
     # -- the run loop -----------------------------------------------------------------
 
@@ -228,16 +240,37 @@ class Executor:
 
     def _perform(self, op: Operation) -> Outcome:
         try:
-            return self._perform_unguarded(op)
+            outcome = self._perform_unguarded(op)
         except Unauthorized as exc:
             # A refused token fails every later request too: stop instead of failing them all.
-            self._abort = exc
-            self._stop.set()
+            self._stop_run(exc)
             return self._fail(op, describe_error(exc))
         except CanvasError as exc:
+            if exc.transient:
+                self._count_unreachable(exc)
             return self._fail(op, describe_error(exc))
         except Exception as exc:  # a bug or an unexpected answer must not kill the other workers
             return self._fail(op, f"{type(exc).__name__}: {exc}")
+        with self._streak_lock:
+            self._streak = 0
+        return outcome
+
+    def _count_unreachable(self, exc: CanvasError) -> None:
+        # Each transient failure has already used up the client's retries. Many in a row,
+        # with no success between, mean Canvas is down or unreachable: going on would only
+        # spend the retries of every remaining operation. Stop; a later run resumes.
+        with self._streak_lock:
+            self._streak += 1
+            streak = self._streak
+        if streak >= self.unreachable_after:
+            self._stop_run(
+                CanvasUnreachable(f"{streak} operations in a row failed after retries; last: {exc}")
+            )
+
+    def _stop_run(self, exc: BaseException) -> None:
+        if self._abort is None:
+            self._abort = exc
+        self._stop.set()
 
     def _perform_unguarded(self, op: Operation) -> Outcome:
         plan_id = self.plan.plan_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,35 @@ def test_missing_placeholder_source_is_reported(journal: jr.Journal) -> None:
     outcomes = run(make_plan(observer), canvas, journal)
     assert outcomes[0].status == "skipped" and "nope" in (outcomes[0].error or "")
     assert canvas.writes == []
+
+
+def test_canvas_unreachable_stops_the_run_instead_of_failing_everything(journal: jr.Journal) -> None:
+    from reconcile.canvas.errors import TransportError
+
+    canvas = FakeCanvas()
+    canvas.fail["/api/v1/courses/C1/enrollments"] = TransportError(
+        "connection refused", method="POST", path="/x"
+    )
+    plan = make_plan(*(enroll("C1", f"sis_user_id:s{n}") for n in range(100)), enroll("C2", "sis_user_id:ok"))
+    executor = Executor(
+        plan, sender=canvas, journal=journal, run_id="r1", parallelism=2, unreachable_after=10
+    )
+    with pytest.raises(Aborted, match="10 operations in a row failed"):
+        executor.run()
+    statuses = Counter(r.status for r in journal.operations("plan-1").values())
+    assert 10 <= statuses["failed"] <= 12 and statuses["pending"] >= 85
+
+
+def test_a_success_resets_the_unreachable_count(journal: jr.Journal) -> None:
+    from reconcile.canvas.errors import ServerError
+
+    canvas = FakeCanvas()
+    canvas.fail["/api/v1/courses/C1/enrollments"] = ServerError("HTTP 503", status=503)
+    ops = []
+    for n in range(30):  # alternate failing and working courses
+        ops.append(enroll("C1", f"sis_user_id:s{n}"))
+        ops.append(enroll("C2", f"sis_user_id:s{n}"))
+    outcomes = Executor(
+        make_plan(*ops), sender=canvas, journal=journal, run_id="r1", parallelism=1, unreachable_after=3
+    ).run()
+    assert Counter(o.status for o in outcomes) == {"failed": 30, "done": 30}
