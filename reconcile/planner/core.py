@@ -85,7 +85,8 @@ def build_plan(
             desired.loc[observers, "associated_user"], _users_of(current, touchable)
         ).to_numpy()
 
-    matching = match(desired, current, touchable)
+    all_status = words(desired["status"])
+    matching = match(desired, current, touchable, status=all_status)
     pair_d = matching.pairs["d"].to_numpy()
     pair_c = matching.pairs["c"].to_numpy()
 
@@ -98,7 +99,6 @@ def build_plan(
     cur_state = words(current["state"])
     date_active = among(cur_state, "active") & ~future & ~ended
 
-    all_status = words(desired["status"])
     status = all_status[pair_d]
     state = cur_state[pair_c]
     attrs_differ = _attrs_differ(desired, current, pair_d, pair_c, cur_start, cur_end)
@@ -134,6 +134,7 @@ def build_plan(
         unmatched_d,
         new_uid,
         users=users,
+        states=cur_state,
     )
     keeps_pairs = np.zeros(len(pair_c), dtype=bool)
     keeps_pairs[last_pairs] = _keeps_other(current, pair_c[last_pairs], active_after)
@@ -167,7 +168,7 @@ def build_plan(
         intents.decided(
             np.full(len(absent_pos), -1), absent_pos, absent_decision, uid=intents.uids(current, absent_pos)
         ),
-        intents.enrollments(desired, unmatched_d, new_uid),
+        intents.enrollments(desired, unmatched_d, new_uid, status=all_status),
         intents.last_attended(desired, current, pair_d, pair_c, unmatched_d, sink),
     ]
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
@@ -270,18 +271,19 @@ def _active_after_keys(
     new_uid: pd.Series,
     *,
     users: set[int],
+    states: np.ndarray,
 ) -> set[tuple[Any, ...]]:
     """(course, user id, role, associated user id) of every enrollment of ``users`` active after the plan."""
     if not users:
         return set()
-    state = words(current["state"])
+    state = states  # codes of current's states, computed once by the caller
     active_rows = np.zeros(len(current), dtype=bool)
     active_rows[untouched & among(state, "active")] = True
     active_rows[pair_c[among(final_matched, "active")]] = True
     absent_pos = np.flatnonzero(absent)
     active_rows[absent_pos[among(final_absent, "active")]] = True
     active_rows &= current["user_id"].isin(users).to_numpy(dtype=bool)
-    sub = current[active_rows]
+    sub = current.loc[active_rows, ["course_ref", "user_id", "role", "associated_user_id"]]
     keys = set(
         zip(
             sub["course_ref"].tolist(),

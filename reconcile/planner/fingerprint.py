@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from reconcile.planner.keys import micros
+from reconcile.planner.keys import factorize, micros
 
 FIELDS = ("id", "state", "course_section_id", "role", "role_id", "start_at", "end_at", "updated_at")
 _PRIME = np.uint64(0x100000001B3)
@@ -76,7 +76,7 @@ def _mix(values: np.ndarray) -> np.ndarray:
 def _text_codes(column: pd.Series) -> np.ndarray:
     """A stable 64-bit number per text value (SHA-256 of each distinct value), so the row hash
     works on integers: much faster than hashing a million Python strings, and run-independent."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    codes, uniques = factorize(column)
     numbers = [int.from_bytes(hashlib.sha256(str(u).encode("utf-8")).digest()[:8], "little") for u in uniques]
     table = np.array([*numbers, 0], dtype="uint64")  # code -1 (missing) reads the trailing 0
     return table[codes]

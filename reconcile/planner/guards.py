@@ -16,7 +16,7 @@ import pandas as pd
 
 from reconcile.config import Config
 from reconcile.plan import DROP_ACTIONS, GuardResult, Operation
-from reconcile.planner.keys import among, words
+from reconcile.planner.keys import among, factorize, words
 from reconcile.planner.rules import LIVE
 from reconcile.planner.scope import Scope
 
@@ -134,7 +134,7 @@ def evaluate_guards(
 def _counts(column: pd.Series, mask: np.ndarray | None) -> dict[str, int]:
     """Rows per value (optionally only where ``mask``), via integer codes: value_counts on a
     million Python strings is several times slower."""
-    codes, names = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    codes, names = factorize(column)
     if mask is not None:
         codes = codes[mask]
     counts = np.bincount(codes[codes >= 0], minlength=len(names))

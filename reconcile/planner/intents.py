@@ -53,8 +53,11 @@ def extra_updates(
     )
 
 
-def enrollments(desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Series) -> pd.DataFrame:
-    status = words(desired["status"])
+def enrollments(
+    desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Series, *, status: np.ndarray | None = None
+) -> pd.DataFrame:
+    """New enrollments for unmatched desired rows; ``status`` is ``words(desired["status"])`` if the caller has it."""
+    status = words(desired["status"]) if status is None else status
     wanted = unmatched_d & among(status, rules.POST_STATES)
     uid_full = np.full(len(desired), -1, dtype="int64")
     uid_full[unmatched_d] = new_uid.astype("Int64").to_numpy(dtype="int64", na_value=-1)

@@ -32,11 +32,21 @@ _PREFIXES = ("sis_user_id", "sis_integration_id", "sis_login_id", "sis_section_i
 _VECTOR_MAX = 256  # longer refs go the slow way rather than inflate a fixed-width array  # join key for "no associated user" (NA never equals NA in a join we trust)
 
 
+def factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of a column's values in order of first appearance; missing values
+    (None, NA, NaN) get code -1 and are not among the uniques.
+
+    Hands pandas the column's own object array: asking for ``na_value=None`` first would scan
+    and copy a million-row string column just to swap one missing marker for another that
+    factorize treats the same."""
+    return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+
+
 def split_unique(refs: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(codes, kinds, values)``: each row's code into the distinct refs, and each distinct
     ref's kind (``id`` for plain numbers, value an int; else the prefix before ``:``, value
     the rest, logins lower-cased as Canvas compares them). Missing refs have code -1."""
-    codes, uniques = pd.factorize(refs.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    codes, uniques = factorize(refs)
     count = len(uniques)
     kinds = np.full(count, "", dtype=object)
     values = np.full(count, None, dtype=object)
@@ -90,7 +100,7 @@ CODE = {word: number for number, word in enumerate(VOCAB)}
 
 def words(column: pd.Series) -> np.ndarray:
     """A column of states or statuses as int8 codes into :data:`VOCAB` (missing or unknown: 0)."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    codes, uniques = factorize(column)
     table = np.array([*(CODE.get(str(u), 0) for u in uniques), 0], dtype="int8")  # code -1 reads 0
     return table[codes]
 

@@ -67,9 +67,12 @@ def resolve_users(refs: pd.Series, current: pd.DataFrame) -> pd.Series:
     return out.mask(out < 0)
 
 
-def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -> Matching:
+def match(
+    desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray, *, status: np.ndarray | None = None
+) -> Matching:
     """Pair desired rows (columns course, section, user, role, status, assoc_id; assoc_id <NA> = not
-    matchable yet) with touchable current rows. Positions refer to the frames as passed."""
+    matchable yet) with touchable current rows. Positions refer to the frames as passed.
+    ``status`` is ``words(desired["status"])`` when the caller already has it."""
     user_codes, unique_kinds, unique_values = split_unique(desired["user"])
     kinds = np.append(unique_kinds, "").astype(object)[user_codes]
     assoc = desired["assoc_id"]
@@ -115,7 +118,9 @@ def match(desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray) -
         none = np.array([], dtype="int64")
         return Matching(pairs=empty, satisfied=none, bystanders=none)
     pairs = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
-    return _apply_section_rule(pairs, desired, current)
+    return _apply_section_rule(
+        pairs, desired, current, words(desired["status"]) if status is None else status
+    )
 
 
 def _joint_codes(*columns: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +135,9 @@ def _joint_codes(*columns: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, n
     return left_key, right_key
 
 
-def _apply_section_rule(pairs: pd.DataFrame, desired: pd.DataFrame, current: pd.DataFrame) -> Matching:
+def _apply_section_rule(
+    pairs: pd.DataFrame, desired: pd.DataFrame, current: pd.DataFrame, all_status: np.ndarray
+) -> Matching:
     d = pairs["d"].to_numpy()
     c = pairs["c"].to_numpy()
     wanted = section_ids(desired["section"], current)[d]
@@ -143,7 +150,7 @@ def _apply_section_rule(pairs: pd.DataFrame, desired: pd.DataFrame, current: pd.
         return Matching(pairs=sectioned.reset_index(drop=True), satisfied=none, bystanders=none)
     free = loose[~loose["c"].isin(sectioned["c"]).to_numpy(dtype=bool)]
     satisfied = np.setdiff1d(loose["d"].unique(), free["d"].unique())
-    status = words(desired["status"])[free["d"].to_numpy()]
+    status = all_status[free["d"].to_numpy()]
     positive = among(status, ("active", "invited"))
     best = free[positive].copy()
     bystanders = none

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reconcile.config import Config
+from reconcile.planner.keys import factorize
 
 NEVER_TOUCHED_TYPES = ("StudentViewEnrollment",)
 
@@ -53,7 +54,7 @@ def decide_scope(
 
 def _distinct(column: pd.Series) -> list[str]:
     """The distinct non-missing values (factorising the object array beats ``unique`` on pandas strings)."""
-    _, uniques = pd.factorize(column.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    _, uniques = factorize(column)
     return [str(u) for u in uniques.tolist()]
 
 
