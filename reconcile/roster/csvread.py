@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from reconcile.roster.csvfast import cells_hold, read_strings
 from reconcile.roster.problems import Problem, error
 
 BOM = b"\xef\xbb\xbf"
@@ -210,30 +209,36 @@ def read_csv_table(
 
 
 def _read_fast(data: bytes, file: str, distinct: Collection[str]) -> tuple[Table, list[Problem]] | None:
-    """The common case without a byte-level scan: no quotes, no blank lines, every row whole.
+    """The common case without a byte-level scan: no blank lines, every row whole.
 
-    Without quotes every comma separates fields, so the file is well formed exactly when it
-    holds (fields - 1) commas per record: pandas refuses rows with too many fields, and a
-    short row could only hide behind a long one. Returns None when any doubt remains.
+    When every comma in the bytes separates fields, the file is well formed exactly when
+    it holds (fields - 1) commas per record: pandas refuses rows with too many fields, and
+    a short row could only hide behind a long one. Without quotes that is so; with quotes
+    it is so when no parsed cell (or header name) holds a comma, newline or quote: pandas
+    keeps every other byte in a cell, so each quote then opened or closed a whole field
+    and each comma and newline is structure, as the byte-level scan would read it too.
+    Returns None when any doubt remains.
     """
-    if b'"' in data:
-        return None
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):  # a lone CR ends lines for pandas
         return None
+    arr = np.frombuffer(data, dtype=np.uint8)
+    quoted = b'"' in data
     end = data.find(b"\n")
     first = data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+    names = _header_cells(first, strip=False) if quoted else tuple(first.split(","))
     try:
-        frame = _read_strings(data, first.split(","), distinct, index_col=False)
+        frame = read_strings(data, names, distinct, index_col=False)
     except (pd.errors.ParserError, ValueError):
         return None
     width = len(frame.columns)
-    arr = np.frombuffer(data, dtype=np.uint8)  # numpy counts bytes faster than bytes.count
+    if width != len(names) or (quoted and cells_hold(frame, ',\n"')):
+        return None
     if int(np.count_nonzero(arr == 44)) != (width - 1) * (len(frame) + 1):  # commas
         return None
     # One line per record (header included) means no blank lines were skipped.
     if int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) != len(frame) + 1:
         return None
-    header = tuple(name.strip() for name in first.split(","))
+    header = tuple(name.strip() for name in names)
     frame.columns = list(header)
     frame[ROW] = np.arange(2, len(frame) + 2)
     problems = _header_problems(header, file)
@@ -249,40 +254,6 @@ def _header_cells(line: str, *, strip: bool = True) -> tuple[str, ...]:
     except csv.Error:
         cells = line.split(",")
     return tuple(name.strip() if strip else name for name in cells)
-
-
-def _read_strings(
-    body: bytes, header: Sequence[str], distinct: Collection[str], **options: Any
-) -> pd.DataFrame:
-    """pandas' C parser over ``body``: every cell a string, ``distinct`` columns as
-    Categoricals of strings. Raises what pandas raises for a malformed file."""
-    common: dict[str, Any] = {
-        "keep_default_na": False,
-        "na_filter": False,
-        "encoding": "utf-8",
-        "engine": "c",
-        **options,
-    }
-    if not any(name.strip().lower() in distinct for name in header):
-        return pd.read_csv(io.BytesIO(body), dtype=object, **common)
-    # Any column not named here (a header pandas reads differently) stays text.
-    wanted: defaultdict[str, Any] = defaultdict(lambda: object)
-    wanted.update({name: "category" for name in header if name.strip().lower() in distinct})
-    # A separator no cell holds keeps pandas from reading all-numeric categories as numbers
-    # ("01" and "1" would become one category); thousands= only affects numeric parsing.
-    frame = pd.read_csv(io.BytesIO(body), dtype=wanted, thousands="\x1f", **common)
-    # Whatever pandas still converted (numbers, booleans) is read again as the text it was.
-    converted = [
-        name
-        for name in frame.columns
-        if isinstance(frame[name].dtype, pd.CategoricalDtype)
-        and not all(isinstance(value, str) for value in frame[name].cat.categories)
-    ]
-    if converted:
-        again = pd.read_csv(io.BytesIO(body), dtype=object, usecols=converted, **common)
-        for name in converted:
-            frame[name] = again[name].to_numpy()
-    return frame
 
 
 def _header_problems(header: tuple[str, ...], file: str) -> list[Problem]:
@@ -315,7 +286,7 @@ def _parse(
         blank_rows = scan.blank[1:cut]
     first = data[int(scan.starts[0]) : int(scan.ends[0])].decode("utf-8").rstrip("\r")
     try:
-        frame = _read_strings(body, _header_cells(first, strip=False), distinct, skip_blank_lines=False)
+        frame = read_strings(body, _header_cells(first, strip=False), distinct, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError):
         return None
     if len(frame.columns) != width or len(frame) != len(lines):
