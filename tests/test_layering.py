@@ -90,6 +90,14 @@ def test_public_api_is_explicit() -> None:
     assert not undeclared, f"public names not in __all__: {undeclared}"
 
 
+def test_importing_the_package_is_cheap_and_lazy() -> None:
+    loaded = _imported_by("reconcile")
+    heavy = sorted(
+        name for name in loaded if name.split(".")[0] in {"requests", "pandas", "click", "urllib3"}
+    )
+    assert not heavy, f"import reconcile pulls in {heavy}"
+
+
 def _is_submodule(package: object, name: str) -> bool:
     import types
 
