@@ -25,7 +25,7 @@ from reconcile.plan import Plan, PlanWarning, plan_to_dict
 from reconcile.planner import intents, rules
 from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
-from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, micros, words
+from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, factorize, in_names, micros, words
 from reconcile.planner.match import match, resolve_users
 from reconcile.planner.ops import build_operations, no_cycle_collection, summarize
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
@@ -60,8 +60,13 @@ def build_plan(
     sink = WarningSink()
     for item in extra_warnings:
         sink.add(item.code, item.message, course=item.course, user=item.user, origin=item.origin)
-    scope = decide_scope(desired, config, only_courses=only_courses)
-    keep = desired["course"].isin(scope.courses).to_numpy(dtype=bool).copy()
+    # each side's course column is hashed once: scope, filters, guards and fingerprints share the codes
+    d_courses = factorize(desired["course"])
+    c_courses = factorize(current["course_ref"])
+    scope = decide_scope(
+        desired, config, only_courses=only_courses, present=[str(c) for c in d_courses[1].tolist()]
+    )
+    keep = in_names(d_courses, scope.courses)
     if not scope.roles_from_roster:
         unmanaged_role = ~desired["role"].isin(scope.roles).to_numpy(dtype=bool)
         sink.rows(
@@ -73,9 +78,11 @@ def build_plan(
         keep &= ~unmanaged_role
     if not keep.all():
         desired = desired[keep].reset_index(drop=True)
-    in_scope = current["course_ref"].isin(scope.courses).to_numpy(dtype=bool)
+        d_courses = (d_courses[0][keep], d_courses[1])
+    in_scope = in_names(c_courses, scope.courses)
     if not in_scope.all():
         current = current[in_scope].reset_index(drop=True)
+        c_courses = (c_courses[0][in_scope], c_courses[1])
     touchable, managed = classify(current, scope)
 
     desired["assoc_id"] = pd.Series(NO_ASSOCIATE, index=desired.index, dtype="Int64")
@@ -178,7 +185,15 @@ def build_plan(
     with no_cycle_collection():  # the Python-object phase: see its docstring
         operations = build_operations(frame, desired, current, config=config, sink=sink)
         guards = evaluate_guards(
-            desired, current, managed, operations, scope=scope, config=config, states=cur_state
+            desired,
+            current,
+            managed,
+            operations,
+            scope=scope,
+            config=config,
+            states=cur_state,
+            course_codes=c_courses,
+            roster_course_codes=d_courses,
         )
         plan = Plan(
             plan_id="0" * 16,
@@ -187,7 +202,7 @@ def build_plan(
             canvas_url=canvas_url,
             inputs=tuple(dict(i) for i in inputs),
             policy=policy_document(config, scope),
-            fingerprints=fingerprint(current, courses=scope.courses),
+            fingerprints=fingerprint(current, courses=scope.courses, course_codes=c_courses),
             operations=operations,
             summary=summarize(operations),
             guards=guards,

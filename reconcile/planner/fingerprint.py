@@ -27,12 +27,19 @@ _PRIME = np.uint64(0x100000001B3)
 _EMPTY = hashlib.sha256(b"").hexdigest()[:32]
 
 
-def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[str, str]:
+def fingerprint(
+    current: pd.DataFrame,
+    *,
+    courses: Iterable[str] = (),
+    course_codes: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, str]:
     """``{course_ref: hash}`` over ``current`` (frames.CURRENT_COLUMNS), one entry per course.
 
     Courses listed in ``courses`` but without any row get the hash of "no enrollments",
     so a course that gains its first enrollment is noticed too. Only the fields named in
     :data:`FIELDS` count: a changed name or last_activity_at does not make a plan stale.
+    ``course_codes`` is ``factorize(current["course_ref"])`` (any code order) when the caller
+    has it; the result does not depend on it.
     """
     result = {str(course): _EMPTY for course in courses}
     if len(current) == 0:
@@ -49,9 +56,12 @@ def fingerprint(current: pd.DataFrame, *, courses: Iterable[str] = ()) -> dict[s
                 values = column.to_numpy(dtype="int64", na_value=-1).view("uint64")
             row_hash = (row_hash ^ values) * _PRIME  # FNV-style over 64-bit words ...
         row_hash = _mix(row_hash)  # ... then one avalanche per row
-    course_codes, course_names = pd.factorize(current["course_ref"].to_numpy(dtype=object), sort=True)
-    order = np.argsort(course_codes, kind="stable")
-    codes = course_codes[order]
+    by_course = course_codes
+    if by_course is None:
+        by_course = pd.factorize(current["course_ref"].to_numpy(dtype=object), sort=True)
+    codes_of_rows, course_names = by_course
+    order = np.argsort(codes_of_rows, kind="stable")
+    codes = codes_of_rows[order]
     hashes = row_hash[order]
     starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
     # order-independent per course: count, wrapping sum and xor of the row hashes, then SHA-256

@@ -33,13 +33,17 @@ def evaluate_guards(
     scope: Scope,
     config: Config,
     states: np.ndarray | None = None,
+    course_codes: tuple[np.ndarray, np.ndarray] | None = None,
+    roster_course_codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[GuardResult, ...]:
-    """Every guard's result: plan-wide ones always, per-course ones for courses with drops or emptied."""
+    """Every guard's result: plan-wide ones always, per-course ones for courses with drops or emptied.
+    ``course_codes`` / ``roster_course_codes``: :func:`~reconcile.planner.keys.factorize` of
+    ``current["course_ref"]`` / ``desired["course"]``, when the caller has them."""
     settings = config.guards
     state = words(current["state"]) if states is None else states  # codes, when the caller has them
     live = managed & among(state, LIVE)
-    base = _counts(current["course_ref"], live)
-    roster_rows = _counts(desired["course"], None)
+    base = _counts(course_codes or factorize(current["course_ref"]), live)
+    roster_rows = _counts(roster_course_codes or factorize(desired["course"]), None)
     drops = [op for op in operations if op.action in DROP_ACTIONS and op.reason == "absent_from_roster"]
     drops_by_course = Counter(op.target.course for op in drops)
     results: list[GuardResult] = []
@@ -131,10 +135,10 @@ def evaluate_guards(
     return tuple(results)
 
 
-def _counts(column: pd.Series, mask: np.ndarray | None) -> dict[str, int]:
-    """Rows per value (optionally only where ``mask``), via integer codes: value_counts on a
-    million Python strings is several times slower."""
-    codes, names = factorize(column)
+def _counts(factorized: tuple[np.ndarray, np.ndarray], mask: np.ndarray | None) -> dict[str, int]:
+    """Rows per value of a factorized column (optionally only where ``mask``), via integer codes:
+    value_counts on a million Python strings is several times slower."""
+    codes, names = factorized
     if mask is not None:
         codes = codes[mask]
     counts = np.bincount(codes[codes >= 0], minlength=len(names))

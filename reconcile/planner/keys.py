@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +41,15 @@ def factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     and copy a million-row string column just to swap one missing marker for another that
     factorize treats the same."""
     return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+
+
+def in_names(factorized: tuple[np.ndarray, np.ndarray], names: Iterable[str]) -> np.ndarray:
+    """Row mask of a :func:`factorize` d column whose value is one of ``names`` (missing: False):
+    ``Series.isin`` decided once per distinct value instead of once per row."""
+    codes, uniques = factorized
+    wanted = set(names)
+    hit = np.fromiter((u in wanted for u in uniques.tolist()), dtype=bool, count=len(uniques))
+    return np.append(hit, False)[codes]  # code -1 (missing) reads the trailing False
 
 
 def split_unique(refs: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

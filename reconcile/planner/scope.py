@@ -30,14 +30,21 @@ class Scope:
 
 
 def decide_scope(
-    desired: pd.DataFrame, config: Config, *, only_courses: Iterable[str] | None = None
+    desired: pd.DataFrame,
+    config: Config,
+    *,
+    only_courses: Iterable[str] | None = None,
+    present: Iterable[str] | None = None,
 ) -> Scope:
     """Courses named by the roster plus ``manage.courses`` (or exactly ``only_courses`` when given);
-    roles from ``manage.roles`` or else the roles present in the roster."""
+    roles from ``manage.roles`` or else the roles present in the roster. ``present`` is the
+    roster's distinct courses when the caller already has them."""
     if only_courses is not None:
         courses = set(only_courses)
     else:
-        courses = set(_distinct(desired["course"])) | set(config.manage.courses)
+        courses = set(_distinct(desired["course"]) if present is None else present) | set(
+            config.manage.courses
+        )
     if config.manage.roles is not None:
         roles = set(config.manage.roles)
         from_roster = False
