@@ -145,13 +145,17 @@ def _sections_in_two_courses(frame: pd.DataFrame, codes: dict[str, np.ndarray]) 
     with_section = np.flatnonzero(section >= 0)
     if not len(with_section):
         return []
-    pairs = pd.DataFrame({"s": section[with_section], "c": course[with_section], "i": with_section})
-    first = pairs.drop_duplicates("s").set_index("s")
-    owner = first["c"].reindex(pairs["s"]).to_numpy()
-    stray = pairs["i"].to_numpy()[pairs["c"].to_numpy() != owner]
+    sections = section[with_section]
+    if sections.max() > len(section):  # not dense factorization codes: make them so
+        sections = pd.factorize(sections)[0]
+    # The first row of each section is a minimum per (dense) code, and its course the
+    # section's owner: no hash table, no frame.
+    first_row = np.full(int(sections.max()) + 1, len(section), dtype=np.int64)
+    np.minimum.at(first_row, sections, with_section)
+    owner_row = first_row[sections]
+    differs = course[with_section] != course[owner_row]
     problems = []
-    for i in stray:
-        j = int(first.at[section[i], "i"])
+    for i, j in zip(with_section[differs].tolist(), owner_row[differs].tolist(), strict=True):
         problems.append(
             error(
                 str(frame.at[i, "origin_file"]),

@@ -196,7 +196,7 @@ def _refs(
         refs = np.array(V.user_refs(pd.Series(values, dtype=object)).tolist(), dtype=object)
     else:
         head = prefix + ":"
-        refs = np.array([head + v for v in values], dtype=object)
+        refs = np.add(head, values)  # numpy concatenates without a Python-level loop
     faults: dict[int, str] = {}
     # Only values that are empty, contain a colon or an unprintable character need a closer
     # look; one pass over all of them joined finds out whether there are any.
