@@ -83,7 +83,8 @@ def build_plan(
     if not in_scope.all():
         current = current[in_scope].reset_index(drop=True)
         c_courses = (c_courses[0][in_scope], c_courses[1])
-    touchable, managed = classify(current, scope)
+    c_roles, c_states = factorize(current["role"]), factorize(current["state"])  # shared below
+    touchable, managed = classify(current, scope, roles=c_roles)
 
     desired["assoc_id"] = pd.Series(NO_ASSOCIATE, index=desired.index, dtype="Int64")
     observers = desired["associated_user"].notna().to_numpy(dtype=bool)
@@ -103,7 +104,7 @@ def build_plan(
     dated = (cur_start != nat) & (cur_end != nat)
     future = dated & (now_us < cur_start)
     ended = dated & (now_us > cur_end)
-    cur_state = words(current["state"])
+    cur_state = words(c_states)
     date_active = among(cur_state, "active") & ~future & ~ended
 
     status = all_status[pair_d]
@@ -202,7 +203,12 @@ def build_plan(
             canvas_url=canvas_url,
             inputs=tuple(dict(i) for i in inputs),
             policy=policy_document(config, scope),
-            fingerprints=fingerprint(current, courses=scope.courses, course_codes=c_courses),
+            fingerprints=fingerprint(
+                current,
+                courses=scope.courses,
+                course_codes=c_courses,
+                text_codes={"state": c_states, "role": c_roles},
+            ),
             operations=operations,
             summary=summarize(operations),
             guards=guards,

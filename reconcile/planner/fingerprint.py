@@ -32,6 +32,7 @@ def fingerprint(
     *,
     courses: Iterable[str] = (),
     course_codes: tuple[np.ndarray, np.ndarray] | None = None,
+    text_codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, str]:
     """``{course_ref: hash}`` over ``current`` (frames.CURRENT_COLUMNS), one entry per course.
 
@@ -39,7 +40,8 @@ def fingerprint(
     so a course that gains its first enrollment is noticed too. Only the fields named in
     :data:`FIELDS` count: a changed name or last_activity_at does not make a plan stale.
     ``course_codes`` is ``factorize(current["course_ref"])`` (any code order) when the caller
-    has it; the result does not depend on it.
+    has it; the result does not depend on it. Likewise ``text_codes`` may hold the
+    factorized ``state`` and ``role`` columns.
     """
     result = {str(course): _EMPTY for course in courses}
     if len(current) == 0:
@@ -51,7 +53,7 @@ def fingerprint(
             if name.endswith("_at"):
                 values = micros(column).view("uint64")
             elif name in ("state", "role"):
-                values = _text_codes(column)
+                values = _text_codes((text_codes or {}).get(name) or factorize(column))
             else:
                 values = column.to_numpy(dtype="int64", na_value=-1).view("uint64")
             row_hash = (row_hash ^ values) * _PRIME  # FNV-style over 64-bit words ...
@@ -83,10 +85,10 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def _text_codes(column: pd.Series) -> np.ndarray:
+def _text_codes(factorized: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """A stable 64-bit number per text value (SHA-256 of each distinct value), so the row hash
     works on integers: much faster than hashing a million Python strings, and run-independent."""
-    codes, uniques = factorize(column)
+    codes, uniques = factorized
     numbers = [int.from_bytes(hashlib.sha256(str(u).encode("utf-8")).digest()[:8], "little") for u in uniques]
     table = np.array([*numbers, 0], dtype="uint64")  # code -1 (missing) reads the trailing 0
     return table[codes]

@@ -108,9 +108,10 @@ VOCAB = (
 CODE = {word: number for number, word in enumerate(VOCAB)}
 
 
-def words(column: pd.Series) -> np.ndarray:
-    """A column of states or statuses as int8 codes into :data:`VOCAB` (missing or unknown: 0)."""
-    codes, uniques = factorize(column)
+def words(column: pd.Series | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """A column of states or statuses (or its :func:`factorize`) as int8 codes into
+    :data:`VOCAB` (missing or unknown: 0)."""
+    codes, uniques = column if isinstance(column, tuple) else factorize(column)
     table = np.array([*(CODE.get(str(u), 0) for u in uniques), 0], dtype="int8")  # code -1 reads 0
     return table[codes]
 
@@ -126,14 +127,14 @@ def among(values: np.ndarray, names: tuple[str, ...] | str) -> np.ndarray:
 
 
 def current_user_values(current: pd.DataFrame, kind: str) -> np.ndarray:
-    """Each current row's user in the value space of ``kind`` (None where Canvas gave no value)."""
+    """Each current row's user in the value space of ``kind`` (None or NA where Canvas gave no value)."""
     column, lower = USER_KINDS[kind]
     if kind == "id":
-        return current[column].to_numpy(dtype=object, na_value=None)
+        return current[column].to_numpy(dtype=object)
     values = current[column]
     if lower:
         values = values.astype("string").str.lower()
-    return values.to_numpy(dtype=object, na_value=None)
+    return values.to_numpy(dtype=object)
 
 
 def section_ids(sections: pd.Series, current: pd.DataFrame) -> np.ndarray:
@@ -147,7 +148,7 @@ def section_ids(sections: pd.Series, current: pd.DataFrame) -> np.ndarray:
         # one (sis id, numeric id) pair per section, found through the integer column
         section_col = current["course_section_id"].to_numpy(dtype="int64", na_value=-2)
         _, first = np.unique(section_col, return_index=True)
-        names = current["sis_section_id"].to_numpy(dtype=object, na_value=None)[first].tolist()
+        names = current["sis_section_id"].to_numpy(dtype=object)[first].tolist()  # NA keys match no value
         table = dict(zip(names, section_col[first].tolist(), strict=True))
         ids[sis] = [table.get(v, -2) for v in values[sis].tolist()]
     return np.append(ids, -1)[codes]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reconcile.config import Config
-from reconcile.planner.keys import factorize
+from reconcile.planner.keys import factorize, in_names
 
 NEVER_TOUCHED_TYPES = ("StudentViewEnrollment",)
 
@@ -65,15 +65,18 @@ def _distinct(column: pd.Series) -> list[str]:
     return [str(u) for u in uniques.tolist()]
 
 
-def classify(current: pd.DataFrame, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+def classify(
+    current: pd.DataFrame, scope: Scope, *, roles: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(touchable, managed)`` boolean arrays aligned with ``current``'s rows.
 
-    ``current`` must already be limited to the scope's courses."""
+    ``current`` must already be limited to the scope's courses; ``roles`` is
+    ``factorize(current["role"])`` when the caller has it."""
     never = current["type"].isin(NEVER_TOUCHED_TYPES).to_numpy(dtype=bool) | current[
         "temporary_enrollment_source_user_id"
     ].notna().to_numpy(dtype=bool)
     touchable = ~never
-    managed = touchable & current["role"].isin(scope.roles).to_numpy(dtype=bool)
+    managed = touchable & in_names(roles or factorize(current["role"]), scope.roles)
     if scope.ownership == "sis":
         managed &= current["sis_import_id"].notna().to_numpy(dtype=bool)
     return touchable, managed
