@@ -69,7 +69,8 @@ class Cells:
     @classmethod
     def absent(cls, n: int) -> Cells:
         """A column that was not given at all."""
-        return cls(np.full(n, -1, dtype=np.intp), np.array([], dtype=object))
+        # A read-only broadcast of -1: no per-row memory for a column that is not there.
+        return cls(np.broadcast_to(np.intp(-1), (n,)), np.array([], dtype=object))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -79,6 +80,8 @@ class Cells:
         values = np.asarray(per_value)
         if self.per_row:
             return values
+        if not len(self.values):  # an absent column: every row gets ``absent``
+            return np.full(len(self.codes), absent, dtype=np.asarray([absent]).dtype)
         dtype = values.dtype if len(values) else np.asarray([absent]).dtype
         extended = np.empty(len(values) + 1, dtype=dtype if dtype != np.dtype("O") else object)
         extended[: len(values)] = values

@@ -39,15 +39,20 @@ def read_strings(
     # Whatever pandas still converted (numbers, booleans) is read again as the text it was.
     converted = [
         name
-        for name in frame.columns
-        if isinstance(frame[name].dtype, pd.CategoricalDtype)
-        and not all(isinstance(value, str) for value in frame[name].cat.categories)
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.CategoricalDtype) and not _all_text(dtype.categories)
     ]
     if converted:
         again = pd.read_csv(io.BytesIO(body), dtype=object, usecols=converted, **common)
         for name in converted:
             frame[name] = again[name].to_numpy()
     return frame
+
+
+def _all_text(categories: pd.Index) -> bool:
+    if isinstance(categories.dtype, pd.StringDtype):  # holds nothing but str (or NA)
+        return not categories.hasnans
+    return all(isinstance(value, str) for value in categories)
 
 
 def cells_hold(frame: pd.DataFrame, chars: str) -> bool:

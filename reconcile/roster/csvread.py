@@ -233,10 +233,12 @@ def _read_fast(data: bytes, file: str, distinct: Collection[str]) -> tuple[Table
     width = len(frame.columns)
     if width != len(names) or (quoted and cells_hold(frame, ',\n"')):
         return None
-    if int(np.count_nonzero(arr == 44)) != (width - 1) * (len(frame) + 1):  # commas
+    hits = np.equal(arr, 44)  # commas; one buffer serves both counts
+    if int(np.count_nonzero(hits)) != (width - 1) * (len(frame) + 1):
         return None
     # One line per record (header included) means no blank lines were skipped.
-    if int(np.count_nonzero(arr == 10)) + (not data.endswith(b"\n")) != len(frame) + 1:
+    lines = int(np.count_nonzero(np.equal(arr, 10, out=hits))) + (not data.endswith(b"\n"))
+    if lines != len(frame) + 1:
         return None
     header = tuple(name.strip() for name in names)
     frame.columns = list(header)
