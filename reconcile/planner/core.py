@@ -94,7 +94,14 @@ def build_plan(
         ).to_numpy()
 
     all_status = words(desired["status"])
-    matching = match(desired, current, touchable, status=all_status)
+    matching = match(
+        desired,
+        current,
+        touchable,
+        status=all_status,
+        courses=(d_courses, c_courses),
+        roles=(factorize(desired["role"]), c_roles),
+    )
     pair_d = matching.pairs["d"].to_numpy()
     pair_c = matching.pairs["c"].to_numpy()
 

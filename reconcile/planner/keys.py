@@ -33,7 +33,10 @@ _PREFIXES = ("sis_user_id", "sis_integration_id", "sis_login_id", "sis_section_i
 _VECTOR_MAX = 256  # longer refs go the slow way rather than inflate a fixed-width array  # join key for "no associated user" (NA never equals NA in a join we trust)
 
 
-def factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+Factorized = tuple[np.ndarray, np.ndarray]  # (codes, uniques) of a column, from factorize()
+
+
+def factorize(column: pd.Series) -> Factorized:
     """``(codes, uniques)`` of a column's values in order of first appearance; missing values
     (None, NA, NaN) get code -1 and are not among the uniques.
 

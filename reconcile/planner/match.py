@@ -23,8 +23,10 @@ import pandas as pd
 from reconcile.planner.keys import (
     NO_ASSOCIATE,
     USER_KINDS,
+    Factorized,
     among,
     current_user_values,
+    factorize,
     section_ids,
     split_unique,
     words,
@@ -68,11 +70,26 @@ def resolve_users(refs: pd.Series, current: pd.DataFrame) -> pd.Series:
 
 
 def match(
-    desired: pd.DataFrame, current: pd.DataFrame, touchable: np.ndarray, *, status: np.ndarray | None = None
+    desired: pd.DataFrame,
+    current: pd.DataFrame,
+    touchable: np.ndarray,
+    *,
+    status: np.ndarray | None = None,
+    courses: tuple[Factorized, Factorized] | None = None,
+    roles: tuple[Factorized, Factorized] | None = None,
 ) -> Matching:
     """Pair desired rows (columns course, section, user, role, status, assoc_id; assoc_id <NA> = not
     matchable yet) with touchable current rows. Positions refer to the frames as passed.
-    ``status`` is ``words(desired["status"])`` when the caller already has it."""
+    When the caller already has them: ``status`` is ``words(desired["status"])``, ``courses``
+    and ``roles`` the :func:`~reconcile.planner.keys.factorize` of (desired, current) course
+    and role columns."""
+    d_course, c_course = courses or (factorize(desired["course"]), factorize(current["course_ref"]))
+    d_role, c_role = roles or (factorize(desired["role"]), factorize(current["role"]))
+    # (course, role) as one integer per row, in a code space both sides share
+    course_left, course_right, course_width = _shared_codes(d_course, c_course)
+    role_left, role_right, role_width = _shared_codes(d_role, c_role)
+    course_role_left = course_left * role_width + role_left
+    course_role_right = course_right * role_width + role_right
     user_codes, unique_kinds, unique_values = split_unique(desired["user"])
     kinds = np.append(unique_kinds, "").astype(object)[user_codes]
     assoc = desired["assoc_id"]
@@ -98,16 +115,9 @@ def match(
         rows = matchable & (kinds == kind) & (left_user >= 0)  # unknown users cannot match
         d_pos = np.flatnonzero(rows)
         # one integer key per side (course, role, user) keeps the join off Python strings
-        left_key, right_key = _joint_codes(
-            (
-                desired["course"].to_numpy(dtype=object)[rows],
-                cur["course_ref"].to_numpy(dtype=object)[has_key],
-            ),
-            (desired["role"].to_numpy(dtype=object)[rows], cur["role"].to_numpy(dtype=object)[has_key]),
-        )
         width = len(known) + 1
-        left_key = left_key * width + left_user[rows]
-        right_key = right_key * width + right_user
+        left_key = course_role_left[rows] * width + left_user[rows]
+        right_key = course_role_right[cur_pos[has_key]] * width + right_user
         left = pd.DataFrame(
             {"d": d_pos, "key": left_key, "assoc": assoc.to_numpy(dtype="int64", na_value=NO_ASSOCIATE)[rows]}
         )
@@ -123,16 +133,15 @@ def match(
     )
 
 
-def _joint_codes(*columns: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Equal value tuples on either side get equal int64 keys (codes of each column, combined)."""
-    left_key = np.zeros(len(columns[0][0]), dtype="int64")
-    right_key = np.zeros(len(columns[0][1]), dtype="int64")
-    for left, right in columns:
-        codes, uniques = pd.factorize(np.concatenate((left, right)))
-        width = len(uniques) + 1
-        left_key = left_key * width + codes[: len(left)]
-        right_key = right_key * width + codes[len(left) :]
-    return left_key, right_key
+def _shared_codes(left: Factorized, right: Factorized) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(left codes, right codes, width)``: both sides' rows coded so that equal values get equal
+    codes, all within ``[-1, width - 2]`` (-1 = missing on either side). Each side was factorized
+    on its own; only their distinct values are matched up here, not a million rows again."""
+    left_codes, left_names = left
+    right_codes, right_names = right
+    remap = pd.Index(left_names).get_indexer(right_names)
+    remap[remap < 0] = len(left_names)  # a value only Canvas has matches no roster row
+    return left_codes, np.append(remap, -1)[right_codes], len(left_names) + 2
 
 
 def _apply_section_rule(
