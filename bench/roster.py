@@ -47,8 +47,14 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "rows": len(r
 """
 
 
-def generate(path: Path, rows: int = ROWS, *, seed: int = 7, quote_all: bool = False) -> None:
-    """Write a realistic, valid SIS enrollments.csv with ``rows`` distinct enrollments."""
+def generate(
+    path: Path, rows: int = ROWS, *, seed: int = 7, quote_all: bool = False, commas: float = 0.0
+) -> None:
+    """Write a realistic, valid SIS enrollments.csv with ``rows`` distinct enrollments.
+
+    ``commas``: the share of rows whose section id holds a comma (``C00042-F26-01, lab``),
+    so the file must be quoted and the loader cannot take its fast path.
+    """
     rng = np.random.default_rng(seed)
     courses = rng.integers(0, 2000, rows)
     sections = rng.integers(1, 4, rows)
@@ -75,6 +81,8 @@ def generate(path: Path, rows: int = ROWS, *, seed: int = 7, quote_all: bool = F
     )
     # every observer must observe someone other than themself
     frame.loc[frame["associated_user_id"] == frame["user_id"], "associated_user_id"] = "U9999999"
+    if commas:  # drawn last, so the other files' rows stay as they were
+        frame["section_id"] += np.where(rng.random(rows) < commas, ", lab", "")
     frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
 
 
@@ -91,10 +99,10 @@ def _measure(script: str, path: Path, *, repeats: int = REPEATS) -> dict[str, fl
     return best
 
 
-def _case(label: str, *, quote_all: bool) -> tuple[str, float, float]:
+def _case(label: str, *, quote_all: bool, commas: float = 0.0) -> tuple[str, float, float]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "enrollments.csv"
-        generate(path, quote_all=quote_all)
+        generate(path, quote_all=quote_all, commas=commas)
         size_mb = path.stat().st_size / 1e6
         base = _measure(READ_CSV, path)
         ours = _measure(LOAD_ROSTERS, path)
@@ -116,8 +124,15 @@ def _case(label: str, *, quote_all: bool) -> tuple[str, float, float]:
 def run() -> str:
     plain, plain_ratio, plain_peak = _case("unquoted", quote_all=False)
     quoted, quoted_ratio, quoted_peak = _case("every field quoted", quote_all=True)
+    scanned, scanned_ratio, scanned_peak = _case(
+        "quoted, 1% of cells with a comma", quote_all=True, commas=0.01
+    )
     verdict = []
-    for label, ratio, peak in (("unquoted", plain_ratio, plain_peak), ("quoted", quoted_ratio, quoted_peak)):
+    for label, ratio, peak in (
+        ("unquoted", plain_ratio, plain_peak),
+        ("quoted", quoted_ratio, quoted_peak),
+        ("quoted with commas in cells (byte-level scan)", scanned_ratio, scanned_peak),
+    ):
         time_ok = "within" if ratio <= TIME_BOUND else "over"
         memory_ok = "within" if peak <= MEMORY_BOUND_MB else "over"
         verdict.append(
@@ -130,12 +145,15 @@ def run() -> str:
 enrollments.csv (2,000 courses, 150,000 users, 20% of rows dated, all valid), beside
 `pandas.read_csv` of the same file as strings, the floor any loader pays. Each figure is the
 best of {REPEATS} runs, each in a fresh interpreter; peak = VmHWM of that process, imports
-included. The unquoted file takes the fast path (a comma count proves every row whole); the
-quoted one needs the byte-level scan for rows cut short.
+included. The first two files take the fast path: pandas parses, and when no parsed cell
+holds a comma, newline or quote, the file's comma and newline counts prove every row whole.
+The third holds commas inside quoted cells, so rows cut short can only be found by the
+byte-level quote-parity scan; it shows what a file pays that cannot be proven whole cheaply.
+The bounds apply to the first two; the third is reported for honesty.
 
 | file | step | wall s | CPU s | peak memory | rows out | vs read_csv |
 |---|---|---:|---:|---:|---:|---:|
-{plain}{quoted}
+{plain}{quoted}{scanned}
 {chr(10).join(verdict)}
 """
 

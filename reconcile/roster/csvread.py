@@ -85,10 +85,12 @@ class _Scan:
 def _scan(data: bytes) -> _Scan:
     arr = np.frombuffer(data, dtype=np.uint8)
     if b'"' in data:
-        quotes = arr == 34
-        # Parity of quotes seen so far (a running XOR): 1 means inside a quoted field. An
-        # escaped quote ("") flips it twice, so it is unaffected.
-        outside = np.bitwise_xor.accumulate(quotes.view(np.uint8)) == 0
+        quotes = (arr == 34).view(np.uint8)
+        # Parity of quotes seen so far: odd means inside a quoted field. An escaped quote
+        # ("") flips it twice, so it is unaffected. A running byte sum wraps at 256, which
+        # keeps its parity, and numpy sums faster than it XORs.
+        np.cumsum(quotes, dtype=np.uint8, out=quotes)
+        outside = np.bitwise_and(quotes, 1, out=quotes) == 0
         del quotes
         open_at = data.rfind(b'"') if not outside[-1] else None  # the quote never closed
         newlines = np.flatnonzero((arr == 10) & outside)
@@ -226,19 +228,24 @@ def _read_fast(data: bytes, file: str, distinct: Collection[str]) -> tuple[Table
     end = data.find(b"\n")
     first = data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     names = _header_cells(first, strip=False) if quoted else tuple(first.split(","))
+    width = len(names)
+    # Counted before parsing, so a file that fails here (commas inside cells, a short
+    # row) goes to the scan without being parsed twice.
+    hits = np.equal(arr, 44)  # commas; one buffer serves both counts
+    commas = int(np.count_nonzero(hits))
+    lines = int(np.count_nonzero(np.equal(arr, 10, out=hits))) + (not data.endswith(b"\n"))
+    del hits
+    if commas != (width - 1) * lines:
+        return None
     try:
         frame = read_strings(data, names, distinct, index_col=False)
     except (pd.errors.ParserError, ValueError):
         return None
-    width = len(frame.columns)
-    if width != len(names) or (quoted and cells_hold(frame, ',\n"')):
+    # One line per record (header included) means no blank lines were skipped, and then
+    # the comma count above gives every record exactly width - 1 separators.
+    if len(frame.columns) != width or lines != len(frame) + 1:
         return None
-    hits = np.equal(arr, 44)  # commas; one buffer serves both counts
-    if int(np.count_nonzero(hits)) != (width - 1) * (len(frame) + 1):
-        return None
-    # One line per record (header included) means no blank lines were skipped.
-    lines = int(np.count_nonzero(np.equal(arr, 10, out=hits))) + (not data.endswith(b"\n"))
-    if lines != len(frame) + 1:
+    if quoted and cells_hold(frame, ',\n"'):
         return None
     header = tuple(name.strip() for name in names)
     frame.columns = list(header)
