@@ -56,7 +56,8 @@ def test_sis_ids_with_slashes_and_spaces_in_paths(serve) -> None:  # type: ignor
 
 @pytest.mark.parametrize("status", [429, 403])
 def test_throttling_is_absorbed_and_the_result_is_complete(serve, status: int) -> None:  # type: ignore[no-untyped-def]
-    served = serve(many_seed(60, 12), throttle=True, throttle_status=status, latency_ms=20)
+    served = serve(many_seed(60, 12), throttle=True, throttle_status=status, latency_ms=80)
+    # 80 ms keeps requests in flight together even on a loaded machine, so the reservations overlap.
     # A bucket that 6 parallel reservations fill; 8 requests in flight must be refused.
     served.simulator.set_faults(hwm=300, up_front_cost=50, outflow=20, request_cost=0.05, item_cost=0.0)
     refs = [f"sis_course_id:C{c:05d}" for c in range(60)]
