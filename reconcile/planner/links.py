@@ -220,5 +220,5 @@ def finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
         if len(waiting) == len(pending):  # links only point at arrivals, so this means a bug
             raise RuntimeError("cyclic dependencies between planned operations")
         pending = waiting
-    order = sorted(range(len(drafts)), key=lambda i: (_sort_key(drafts[i]), ids[i]))
-    return tuple(ops[i] for i in order)
+    keys = [(_sort_key(draft), ids[i]) for i, draft in enumerate(drafts)]
+    return tuple(ops[i] for i in sorted(range(len(drafts)), key=keys.__getitem__))
