@@ -3,8 +3,9 @@
 SIS exports break in a few typical ways: a Windows code page instead of UTF-8, a file cut
 off half way (a quoted field never closed, a last row with too few fields), rows with a
 stray delimiter. :func:`read_csv_table` finds all of these with one vectorised scan of the
-bytes (numpy), then parses the good records with pandas' C parser. A file without quotes
-skips the scan when pandas' rows and a comma count prove every row whole. Each record
+bytes (numpy), then parses the good records with pandas' C parser. A file skips the
+scan when its comma and line counts prove every row whole: always checkable without
+quotes, and with quotes once no parsed cell holds a comma, newline or quote. Each record
 keeps the physical line it starts on (header = line 1), so problems point at what an
 editor shows even when quoted fields span lines. Pure: takes bytes, does no I/O.
 """
