@@ -9,6 +9,7 @@ character that would make the counts meaningless. Pure: no I/O.
 from __future__ import annotations
 
 import io
+import warnings
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -20,7 +21,17 @@ def read_strings(
     body: bytes, header: Sequence[str], distinct: Collection[str], **options: Any
 ) -> pd.DataFrame:
     """pandas' C parser over ``body``: every cell a string, ``distinct`` columns as
-    Categoricals of strings. Raises what pandas raises for a malformed file."""
+    Categoricals of strings. Raises what pandas raises for a malformed file, and
+    :class:`pandas.errors.ParserWarning` where pandas would only warn (a first row longer
+    than the header loses its extra cells under ``index_col=False``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return _read_strings(body, header, distinct, **options)
+
+
+def _read_strings(
+    body: bytes, header: Sequence[str], distinct: Collection[str], **options: Any
+) -> pd.DataFrame:
     common: dict[str, Any] = {
         "keep_default_na": False,
         "na_filter": False,

@@ -240,7 +240,7 @@ def _read_fast(data: bytes, file: str, distinct: Collection[str]) -> tuple[Table
         return None
     try:
         frame = read_strings(data, names, distinct, index_col=False)
-    except (pd.errors.ParserError, ValueError):
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
         return None
     # One line per record (header included) means no blank lines were skipped, and then
     # the comma count above gives every record exactly width - 1 separators.
@@ -297,7 +297,7 @@ def _parse(
     first = data[int(scan.starts[0]) : int(scan.ends[0])].decode("utf-8").rstrip("\r")
     try:
         frame = read_strings(body, _header_cells(first, strip=False), distinct, skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError):
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
         return None
     if len(frame.columns) != width or len(frame) != len(lines):
         return None
