@@ -89,7 +89,7 @@ def build_operations(
     if frame is None or len(frame) == 0:
         return ()
     drows = _records(desired, frame["d"].to_numpy(), DESIRED_FIELDS)
-    crows = _current_records(current, frame["c"].to_numpy())
+    crows = _records(current, frame["c"].to_numpy(), CURRENT_FIELDS)
     role_ids = _RoleIds(current)
     notify = config.policy.notify
     columns = [frame[name].tolist() for name in ("d", "c", "action", "post_state", "reason", "detail", "uid")]
@@ -147,7 +147,7 @@ def summarize(operations: tuple[Operation, ...]) -> dict[str, int]:
 
 
 # --- gathering row values -----------------------------------------------------------------
-# A row is a plain tuple (built by zip in C, no per-row dict): the fields above, then these.
+# A row is a plain tuple built by zip in C: the fields above, then these.
 
 DATES = ("start_at", "end_at", "last_attended_at")
 CURRENT_REFS = ("section_ref", "user_ref")
@@ -157,7 +157,8 @@ def _records(
     frame: pd.DataFrame, positions: np.ndarray, fields: tuple[str, ...]
 ) -> dict[int, tuple[Any, ...]]:
     """``{position: (*fields, *DATES)}`` for the rows at ``positions`` (-1 entries ignored):
-    values as Python objects (missing ones None), dates as Canvas's ISO text."""
+    values as Python objects (missing ones None), dates as Canvas's ISO text. Canvas rows
+    (``fields`` is CURRENT_FIELDS) also carry their section and user as refs (CURRENT_REFS)."""
     wanted = np.unique(positions[positions >= 0])
     if len(wanted) == 0:
         return {}
@@ -170,12 +171,6 @@ def _records(
         data.append(current_section_ref(sub).tolist())
         data.append(current_user_ref(sub).tolist())
     return dict(zip(wanted.tolist(), zip(*data, strict=True), strict=True))
-
-
-def _current_records(current: pd.DataFrame, positions: np.ndarray) -> dict[int, tuple[Any, ...]]:
-    """:func:`_records` of Canvas rows, each also carrying its section and user as refs
-    (:data:`CURRENT_REFS`)."""
-    return _records(current, positions, CURRENT_FIELDS)
 
 
 class _RoleIds:
@@ -196,8 +191,32 @@ class _RoleIds:
 
 
 # --- one draft per decided row ------------------------------------------------------------
-# Rows are unpacked into names once per draft: the layout is (*DESIRED_FIELDS, *DATES) and
-# (*CURRENT_FIELDS, *DATES, *CURRENT_REFS).
+# Rows are tuples laid out as DESIRED_ROW / CURRENT_ROW; their positions are named here once
+# (building a dict per row used to be the largest cost of gathering them).
+
+DESIRED_ROW = (*DESIRED_FIELDS, *DATES)
+CURRENT_ROW = (*CURRENT_FIELDS, *DATES, *CURRENT_REFS)
+_D = {name: i for i, name in enumerate(DESIRED_ROW)}
+_C = {name: i for i, name in enumerate(CURRENT_ROW)}
+D_COURSE, D_SECTION, D_USER, D_ROLE, D_ROLE_ID, D_TYPE = (
+    _D[n] for n in ("course", "section", "user", "role", "role_id", "type")
+)
+D_LIMIT, D_OBSERVEE, D_ASSOC_ID, D_NOTIFY = (
+    _D[n] for n in ("limit_section_privileges", "associated_user", "assoc_id", "notify")
+)
+D_DATES_MANAGED, D_LIMIT_MANAGED, D_ORIGIN_FILE, D_ORIGIN_ROW = (
+    _D[n] for n in ("dates_managed", "limit_managed", "origin_file", "origin_row")
+)
+D_START, D_END, D_LAST_ATTENDED = (_D[n] for n in DATES)
+C_ID, C_COURSE_REF, C_COURSE_ID, C_SECTION_ID, C_USER_ID, C_TYPE, C_ROLE, C_ROLE_ID = (
+    _C[n]
+    for n in ("id", "course_ref", "course_id", "course_section_id", "user_id", "type", "role", "role_id")
+)
+C_STATE, C_LIMIT, C_ASSOC_ID = (
+    _C[n] for n in ("state", "limit_privileges_to_course_section", "associated_user_id")
+)
+C_START, C_END, C_LAST_ATTENDED = (_C[n] for n in DATES)
+C_SECTION_REF, C_USER_REF = (_C[n] for n in CURRENT_REFS)
 
 
 def _draft(
@@ -213,32 +232,38 @@ def _draft(
     notify_default: bool,
 ) -> dict[str, Any]:
     if c is not None:
-        c_course, c_role, c_assoc, c_section_ref, c_user_ref = c[1], c[6], c[10], c[14], c[15]
         if d is not None:
             target = frozen(
                 Target,
-                course=str(d[0]),
-                section=c_section_ref,
-                user=str(d[2]),
-                role=str(d[3]),
-                associated_user=d[8],
+                course=str(d[D_COURSE]),
+                section=c[C_SECTION_REF],
+                user=str(d[D_USER]),
+                role=str(d[D_ROLE]),
+                associated_user=d[D_OBSERVEE],
             )
         else:
             target = frozen(
                 Target,
-                course=str(c_course),
-                section=c_section_ref,
-                user=str(c_user_ref),
-                role=str(c_role),
-                associated_user=text_or_none(c_assoc),
+                course=str(c[C_COURSE_REF]),
+                section=c[C_SECTION_REF],
+                user=str(c[C_USER_REF]),
+                role=str(c[C_ROLE]),
+                associated_user=text_or_none(c[C_ASSOC_ID]),
             )
     else:
         assert d is not None
-        target = frozen(Target, course=d[0], section=d[1], user=d[2], role=d[3], associated_user=d[8])
+        target = frozen(
+            Target,
+            course=d[D_COURSE],
+            section=d[D_SECTION],
+            user=d[D_USER],
+            role=d[D_ROLE],
+            associated_user=d[D_OBSERVEE],
+        )
     request, after = _request(action, post_state, d, c, role_ids=role_ids, notify_default=notify_default)
     origin: tuple[str, ...] = ()
-    if d is not None and (d[13] or d[14]):
-        origin = (f"{d[13] or '?'}:{d[14] or '?'}",)
+    if d is not None and (d[D_ORIGIN_FILE] or d[D_ORIGIN_ROW]):
+        origin = (f"{d[D_ORIGIN_FILE] or '?'}:{d[D_ORIGIN_ROW] or '?'}",)
     return {
         "action": action,
         "target": target,
@@ -250,7 +275,7 @@ def _draft(
         "origin": origin,
         "uid": uid,
         "assoc_id": _assoc_id(d, c),
-        "observer": bool(d is not None and d[8]),
+        "observer": bool(d is not None and d[D_OBSERVEE]),
         "from_roster": d is not None,
         "deps": [],
         "placeholder": None,
@@ -262,28 +287,25 @@ def _draft(
 def _assoc_id(d: tuple[Any, ...] | None, c: tuple[Any, ...] | None) -> int | None:
     """Observee's numeric id (NO_ASSOCIATE for non-observers; None = observee not yet known)."""
     if d is not None:
-        return d[9]
+        return d[D_ASSOC_ID]
     assert c is not None
-    value = int_or_none(c[10])
+    value = int_or_none(c[C_ASSOC_ID])
     return NO_ASSOCIATE if value is None else value
 
 
 def _before(c: tuple[Any, ...]) -> dict[str, Any]:
-    (enrollment_id, _, _, section_id, user_id, _, _, role_id, state, limit, assoc, start, end, attended) = c[
-        :14
-    ]
     return {
-        "id": enrollment_id,
-        "state": state,
-        "section_id": section_id,
-        "section": c[14],
-        "user_id": user_id,
-        "role_id": role_id,
-        "start_at": start,
-        "end_at": end,
-        "limit_privileges_to_course_section": bool(limit or False),
-        "associated_user_id": assoc,
-        "last_attended_at": attended,
+        "id": c[C_ID],
+        "state": c[C_STATE],
+        "section_id": c[C_SECTION_ID],
+        "section": c[C_SECTION_REF],
+        "user_id": c[C_USER_ID],
+        "role_id": c[C_ROLE_ID],
+        "start_at": c[C_START],
+        "end_at": c[C_END],
+        "limit_privileges_to_course_section": bool(c[C_LIMIT] or False),
+        "associated_user_id": c[C_ASSOC_ID],
+        "last_attended_at": c[C_LAST_ATTENDED],
     }
 
 
@@ -306,42 +328,29 @@ def _request(
 ) -> tuple[Request, dict[str, Any]]:
     if action in TASKS:
         assert c is not None
-        path = f"/api/v1/courses/{c[2]}/enrollments/{c[0]}"
+        path = f"/api/v1/courses/{c[C_COURSE_ID]}/enrollments/{c[C_ID]}"
         return Request("DELETE", path, {"task": TASKS[action]}), {"state": DROPPED_STATE[action]}
     if action == "reactivate":
         assert c is not None
-        path = f"/api/v1/courses/{c[2]}/enrollments/{c[0]}/reactivate"
+        path = f"/api/v1/courses/{c[C_COURSE_ID]}/enrollments/{c[C_ID]}/reactivate"
         return Request("PUT", path, {}), {"state": "active"}
     if action == "set_last_attended":
         assert c is not None and d is not None
-        path = f"/api/v1/courses/{c[2]}/users/{c[4]}/last_attended"
-        return Request("PUT", path, {"date": d[17]}), {"last_attended_at": d[17]}
+        path = f"/api/v1/courses/{c[C_COURSE_ID]}/users/{c[C_USER_ID]}/last_attended"
+        attended = d[D_LAST_ATTENDED]
+        return Request("PUT", path, {"date": attended}), {"last_attended_at": attended}
     assert d is not None
-    (
-        course,
-        section,
-        user,
-        role,
-        role_id,
-        base,
-        _,
-        d_limit,
-        _,
-        assoc_id,
-        d_notify,
-        dates_managed,
-        limit_managed,
-    ) = d[:13]
+    course, section, user, role, role_id = d[D_COURSE], d[D_SECTION], d[D_USER], d[D_ROLE], d[D_ROLE_ID]
     params: dict[str, Any] = {}
     assoc_param: int | None = None
     if c is not None:
-        path = f"/api/v1/sections/{c[3]}/enrollments"
-        params["enrollment[user_id]"] = str(c[4])
-        params["enrollment[type]"] = str(c[5])
-        if c[7] is not None:
-            params["enrollment[role_id]"] = str(c[7])
-        if c[10] is not None:
-            params["enrollment[associated_user_id]"] = str(c[10])
+        path = f"/api/v1/sections/{c[C_SECTION_ID]}/enrollments"
+        params["enrollment[user_id]"] = str(c[C_USER_ID])
+        params["enrollment[type]"] = str(c[C_TYPE])
+        if c[C_ROLE_ID] is not None:
+            params["enrollment[role_id]"] = str(c[C_ROLE_ID])
+        if c[C_ASSOC_ID] is not None:
+            params["enrollment[associated_user_id]"] = str(c[C_ASSOC_ID])
             assoc_param = int(params["enrollment[associated_user_id]"])
     else:
         if section:
@@ -351,7 +360,7 @@ def _request(
         params["enrollment[user_id]"] = str(user)
         role = str(role)
         built_in = role in BASE_TYPES
-        base = base or (role if built_in else None)
+        base = d[D_TYPE] or (role if built_in else None)
         if base:
             params["enrollment[type]"] = base
         if role_id is None and not built_in:
@@ -360,28 +369,29 @@ def _request(
             params["enrollment[role_id]"] = str(role_id)
         elif not built_in:
             params["enrollment[role]"] = role  # deprecated by Canvas but resolved by name (facts §3.1)
+        assoc_id = d[D_ASSOC_ID]
         if assoc_id is not None and assoc_id != NO_ASSOCIATE:
             params["enrollment[associated_user_id]"] = str(assoc_id)
             assoc_param = int(params["enrollment[associated_user_id]"])
     params["enrollment[enrollment_state]"] = post_state
-    if dates_managed or c is None:
-        start, end = d[15], d[16]
+    if d[D_DATES_MANAGED] or c is None:
+        start, end = d[D_START], d[D_END]
     else:
-        start, end = c[11], c[12]
+        start, end = c[C_START], c[C_END]
     if start is not None:
         params["enrollment[start_at]"] = start
     if end is not None:
         params["enrollment[end_at]"] = end
-    if limit_managed:
-        limit = bool(d_limit or False)
+    if d[D_LIMIT_MANAGED]:
+        limit = bool(d[D_LIMIT] or False)
     elif c is not None:
-        limit = bool(c[9] or False)
+        limit = bool(c[C_LIMIT] or False)
     else:
         limit = False
     params["enrollment[limit_privileges_to_course_section]"] = bool_text(limit)
-    notify = notify_default if d_notify is None else bool(d_notify)
+    notify = notify_default if d[D_NOTIFY] is None else bool(d[D_NOTIFY])
     params["enrollment[notify]"] = bool_text(notify)
-    state = post_state if action != "update" or c is None else str(c[8])
+    state = post_state if action != "update" or c is None else str(c[C_STATE])
     after = {
         "state": state,
         "start_at": start,
