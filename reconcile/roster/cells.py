@@ -49,9 +49,10 @@ class Cells:
         """Like :meth:`of` for a column whose values are nearly all distinct (user ids):
         factorizing would cost more than it saves, so every row is its own value."""
         array = column.to_numpy(dtype=object)
-        if pd.isna(array).any():
+        try:
+            joined = "\x00".join(array)
+        except TypeError:  # an absent cell (<NA>, None, NaN) is no string: factorize instead
             return cls.of(column)
-        joined = "\x00".join(array)
         # ASCII whitespace can only sit next to a NUL separator or at the ends; anything
         # non-ASCII goes the slow way (Unicode has more spaces).
         if (
