@@ -23,6 +23,7 @@ from typing import IO
 import pandas as pd
 
 from reconcile.frames import BASE_TYPES, CURRENT_COLUMNS, conform
+from reconcile.roster import FORMULA_PREFIXES
 
 SIS_COLUMNS = (
     "course_id",
@@ -52,12 +53,6 @@ ROLE_WORD = {
     "ObserverEnrollment": "observer",
     "DesignerEnrollment": "designer",
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: str) -> str:
-    """``value`` made inert for spreadsheets: a leading formula character gets a ``'`` prefix."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def sis_frame(current: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -110,7 +105,7 @@ def write_sis_csv(current: pd.DataFrame, fileobj: IO[str]) -> tuple[int, int]:
 
 def _escape_column(column: pd.Series) -> pd.Series:
     text = column.astype("string").fillna("")
-    risky = text.str.startswith(_FORMULA_START).fillna(False)
+    risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
     return text.where(~risky, "'" + text)
 
 

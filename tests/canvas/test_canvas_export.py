@@ -11,10 +11,11 @@ import pytest
 from canvas_helpers import ADMIN, many_seed, university_seed
 from click.testing import CliRunner
 
-from reconcile.canvas.sis_export import escape_cell, sis_frame
+from reconcile.canvas.sis_export import sis_frame
 from reconcile.canvas.snapshot import SnapshotError, read_report_csv, read_snapshot, write_snapshot
 from reconcile.cli import cli
 from reconcile.frames import CURRENT_COLUMNS, empty_frame
+from reconcile.roster import csv_safe as escape_cell
 
 UNI_COURSES = ["--course", "MATH101-F26", "--course", "canvas:102", "--course", "sis_course_id:HIST200-F26"]
 
