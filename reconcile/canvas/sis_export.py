@@ -70,21 +70,28 @@ def sis_frame(current: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     state = frame["state"].astype("string").fillna("")
     associated = frame["associated_user_id"]
     sis_by_user = _sis_ids(frame)
-    observee = associated.map(lambda uid: "" if pd.isna(uid) else sis_by_user.get(int(uid), f"canvas:{uid}"))
+    observee = (
+        associated.map(sis_by_user)
+        .astype("string")
+        .fillna("canvas:" + associated.astype("string"))
+        .fillna("")
+    )
     rows = pd.DataFrame(
         {
             "course_id": _ref(frame["sis_course_id"], frame["course_id"]),
             "section_id": _ref(frame["sis_section_id"], frame["course_section_id"]),
             "user_id": _ref(frame["sis_user_id"], frame["user_id"]),
-            "role": role.map(lambda r: ROLE_WORD.get(r, r)).astype("string"),
+            "role": role.map(ROLE_WORD).fillna(role).astype("string"),
             "role_id": frame["role_id"].astype("string").fillna("").where(~builtin, ""),
-            "status": state.map(lambda v: SIS_STATUS.get(v, v)).astype("string"),
+            "status": state.map(SIS_STATUS).fillna(state).astype("string"),
             "start_date": _date(frame["start_at"]),
             "end_date": _date(frame["end_at"]),
             "associated_user_id": observee.astype("string"),
             "limit_section_privileges": frame["limit_privileges_to_course_section"]
-            .map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
-            .astype("string"),
+            .astype("boolean")
+            .map({True: "true", False: "false"})
+            .astype("string")
+            .fillna(""),
         },
         index=frame.index,
     )
@@ -97,15 +104,25 @@ def sis_frame(current: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def write_sis_csv(current: pd.DataFrame, fileobj: IO[str]) -> tuple[int, int]:
     """Write the SIS enrollments.csv for ``current`` to a text file object; ``(written, skipped)``."""
     rows, skipped = sis_frame(current)
-    escaped = rows.apply(_escape_column) if len(rows) else rows
+    escaped = rows.copy()
+    for column in FREE_TEXT_COLUMNS:  # the others are written from fixed vocabularies, digits and dates
+        escaped[column] = _escape_column(rows[column])
     # CRLF as RFC 4180 says; it also makes the writer quote any cell holding a bare CR or LF.
     escaped.to_csv(fileobj, index=False, columns=list(SIS_COLUMNS), lineterminator="\r\n")
     return len(rows), skipped
 
 
+# Columns whose text comes from people (ids, custom role labels) and so may start like a formula.
+FREE_TEXT_COLUMNS = ("course_id", "section_id", "user_id", "role", "associated_user_id")
+
+
 def _escape_column(column: pd.Series) -> pd.Series:
     text = column.astype("string").fillna("")
-    risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
+    values, codes = pd.factorize(text)  # ids repeat (courses, sections): test each distinct value once
+    risky_values = [str(v).startswith(FORMULA_PREFIXES) for v in codes]
+    if not any(risky_values):
+        return text
+    risky = pd.Series(risky_values, dtype=bool).to_numpy()[values]
     return text.where(~risky, "'" + text)
 
 
