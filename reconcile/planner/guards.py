@@ -105,7 +105,7 @@ def evaluate_guards(
             name="max_drops",
             tripped=len(drops) > settings.max_drops,
             figures={"drops": len(drops), "max_drops": settings.max_drops},
-            message=f"{len(drops)} enrollments would be dropped in total (limit {settings.max_drops})",
+            message=f"{_enrollments(len(drops))} would be dropped in total (limit {settings.max_drops})",
             override=OVERRIDE,
         )
     )
@@ -124,7 +124,7 @@ def evaluate_guards(
                 "sample": sorted(u for users in by_role.values() for u in users)[:SAMPLE],
             },
             message=(
-                f"{len(protected)} enrollments in protected roles would be dropped: "
+                f"{_enrollments(len(protected))} in protected roles would be dropped: "
                 + ", ".join(sorted(u for users in by_role.values() for u in users)[:SAMPLE])
                 if protected
                 else "no protected-role enrollment is dropped"
@@ -143,3 +143,7 @@ def _counts(factorized: tuple[np.ndarray, np.ndarray], mask: np.ndarray | None) 
         codes = codes[mask]
     counts = np.bincount(codes[codes >= 0], minlength=len(names))
     return {str(name): int(n) for name, n in zip(names.tolist(), counts.tolist(), strict=True) if n}
+
+
+def _enrollments(count: int) -> str:
+    return f"{count} enrollment{'' if count == 1 else 's'}"
