@@ -58,7 +58,8 @@ class CanvasError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = f"{self.method} {self.path}" if self.method and self.path else ""
+        # The message names the endpoint; the query (e.g. seven state[] values) stays in .path for logs.
+        where = f"{self.method} {self.path.split('?', 1)[0]}" if self.method and self.path else ""
         parts = [p for p in (where, self.summary) if p]
         text = ": ".join(parts)
         if self.canvas_message and self.canvas_message not in text:
