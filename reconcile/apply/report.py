@@ -8,6 +8,7 @@ from typing import Any
 from reconcile.apply import journal as jr
 from reconcile.apply.engine import ApplyResult
 from reconcile.apply.executor import Outcome
+from reconcile.render.common import counted
 
 OUTCOME_ORDER = ("applied", "already_held", "verified", "done_earlier", "failed", "skipped")
 
@@ -107,7 +108,7 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
         lines.append(f"Stopped early: {result.aborted}. Run the same apply again to resume.")
     if result.remaining is not None:
         if result.remaining:
-            lines.append(f"Verify: {len(result.remaining)} operation(s) still to do after the run:")
+            lines.append(f"Verify: {counted(len(result.remaining), 'operation')} still to do after the run:")
             lines += [
                 f"  {op.action.value} {op.target.user} ({op.target.role}) in {op.target.course}: {op.reason}"
                 for op in result.remaining[:limit]

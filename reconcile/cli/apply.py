@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import exitcodes
+from reconcile.render.common import counted
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -185,7 +186,7 @@ def _confirm(plan: Any) -> None:
             "or save it with `reconcile plan --out plan.json` and apply that file.",
         )
     answer = click.prompt(
-        f"Apply these {len(plan.operations)} operation(s) to Canvas? Only 'yes' will be accepted",
+        f"Apply {counted(len(plan.operations), 'operation')} to Canvas? Only 'yes' will be accepted",
         default="",
         show_default=False,
     )

@@ -16,6 +16,7 @@ from typing import NoReturn
 import click
 
 from reconcile import exitcodes
+from reconcile.render.common import counted
 
 OUTPUTS = ("text", "markdown", "json")
 ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
@@ -109,7 +110,7 @@ def plan(
     except RosterInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        _fail(f"{len(exc.problems)} problem(s) in the roster; nothing was fetched or planned")
+        _fail(f"{counted(len(exc.problems), 'problem')} in the roster; nothing was fetched or planned")
     except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
         _fail(_one_line(exc))
     if out_path:

@@ -96,7 +96,7 @@ def _fail(output: str, messages: list[str]) -> None:
 
 def _print_summary(inputs: tuple[dict[str, Any], ...], summary: dict[str, Any]) -> None:
     click.echo(
-        f"valid: {summary['rows']} enrollments from {summary['rows_read']} rows in {len(inputs)} input(s)"
+        f"valid: {summary['rows']} enrollments from {summary['rows_read']} rows in {counted(len(inputs), 'input')}"
     )
     for item in inputs:
         click.echo(f"  {item['path']}  {item['format']}  {item['rows']} rows  sha256 {item['sha256'][:12]}")

@@ -27,7 +27,7 @@ def test_valid_roster_prints_a_summary_on_stdout() -> None:
     )
     assert code == 0, err
     assert err == ""
-    assert out.startswith("valid: 43 enrollments from 43 rows in 1 input(s)")
+    assert out.startswith("valid: 43 enrollments from 43 rows in 1 input")
     assert "courses 3, sections 4, users 34" in out
     assert "by role:   DesignerEnrollment 1, Grader 1, ObserverEnrollment 3, StudentEnrollment 33" in out
     assert "by status: active 39, completed 2, inactive 2" in out
