@@ -20,6 +20,7 @@ from reconcile.roster import values as V
 from reconcile.roster.cells import Cells, identity_codes
 from reconcile.roster.csvread import FILE, ROW
 from reconcile.roster.problems import Problem, did_you_mean, error, warning
+from reconcile.roster.sis_csv import COLUMNS as SIS_COLUMNS
 
 NAT = np.datetime64("NaT", "us")
 OBSERVER = ROLE_WORDS["observer"]
@@ -76,7 +77,7 @@ def normalise(
         name: (Cells.rows if name == "user_id" else Cells.of)(raw[name])
         if name in raw.columns
         else Cells.absent(n)
-        for name in _COLUMNS
+        for name in SIS_COLUMNS
     }
     cols: dict[str, object] = {}
     keys: dict[str, np.ndarray] = {}
@@ -164,23 +165,6 @@ _STRINGS = (
     "associated_user",
     "origin_file",
     "origin_row",
-)
-_COLUMNS = (
-    "course_id",
-    "section_id",
-    "user_id",
-    "user_integration_id",
-    "role",
-    "role_id",
-    "status",
-    "start_date",
-    "end_date",
-    "associated_user_id",
-    "limit_section_privileges",
-    "notify",
-    "root_account",
-    "temporary_enrollment_source_user_id",
-    "last_attended_at",
 )
 
 
