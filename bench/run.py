@@ -15,6 +15,7 @@ import importlib
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +36,14 @@ def machine() -> str:
     return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
 
 
+def settle(*, below: float = 1.0, timeout: float = 120.0) -> None:
+    """Wait (bounded) for the 1-minute load average to fall, so one benchmark's own load
+    (e.g. the simulator benchmark saturating both cores) does not spill into the next."""
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] > below and time.monotonic() < deadline:
+        time.sleep(5)
+
+
 def main(argv: list[str]) -> int:
     names = BENCHMARKS if not argv or argv == ["all"] else argv
     RESULTS.mkdir(exist_ok=True)
@@ -46,7 +55,8 @@ def main(argv: list[str]) -> int:
                 print(f"bench {name}: not written yet, skipped", file=sys.stderr)
                 continue
             raise
-        print(f"== bench {name}", file=sys.stderr)
+        settle()
+        print(f"== bench {name} (1-minute load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         section = module.run()
         (RESULTS / f"{name}.md").write_text(f"<!-- measured {stamp} on {machine()} -->\n{section.strip()}\n")
