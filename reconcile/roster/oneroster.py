@@ -180,32 +180,25 @@ def read_oneroster(
     rejected = np.zeros(len(enrollments), dtype=bool)
     cls = enrollments["classSourcedId"].str.strip()
     uid = enrollments["userSourcedId"].str.strip()
+
+    def reject_unknown(refs: pd.Series, known: pd.DataFrame, column: str, kind: str, listing: str) -> None:
+        unknown = (~refs.isin(known["sourcedId"].str.strip())).to_numpy()
+        rejected[:] |= unknown
+        for i in np.flatnonzero(unknown):
+            problems.append(
+                error(
+                    enr_file,
+                    enrollments[ROW].iat[i],
+                    column,
+                    f"unknown_{kind}",
+                    f"{kind} {refs.iat[i]!r} is not in {listing}",
+                )  # fmt: skip
+            )
+
     if classes is not None and bulk["classes.csv"]:
-        unknown = ~cls.isin(classes["sourcedId"].str.strip())
-        rejected |= unknown.to_numpy()
-        for i in np.flatnonzero(unknown.to_numpy()):
-            problems.append(
-                error(
-                    enr_file,
-                    enrollments[ROW].iat[i],
-                    "classSourcedId",
-                    "unknown_class",
-                    f"class {cls.iat[i]!r} is not in classes.csv",
-                )
-            )
+        reject_unknown(cls, classes, "classSourcedId", "class", "classes.csv")
     if users is not None and bulk["users.csv"]:
-        unknown = ~uid.isin(users["sourcedId"].str.strip())
-        rejected |= unknown.to_numpy()
-        for i in np.flatnonzero(unknown.to_numpy()):
-            problems.append(
-                error(
-                    enr_file,
-                    enrollments[ROW].iat[i],
-                    "userSourcedId",
-                    "unknown_user",
-                    f"user {uid.iat[i]!r} is not in users.csv",
-                )
-            )
+        reject_unknown(uid, users, "userSourcedId", "user", "users.csv")
     course, section = _places(files, settings, cls, enrollments)
     out["course_id"] = course
     out["section_id"] = section if section is not None else ""
