@@ -26,18 +26,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from bench.simproc import simulator_process
 from reconcile.apply import apply_plan
 from reconcile.canvas import CanvasClient
 from reconcile.plan import Plan
@@ -54,29 +51,6 @@ SWEEP = (8, 10, 12)
 SWEEP_OPERATIONS = 2_000
 THROTTLED_COST = 0.05
 ITEM_COST = 0.001
-
-
-@contextmanager
-def _server(seed: Path) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", "sim", "serve", "--seed", str(seed), "--throttle", "off"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=HERE.parent,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("listening on "):
-            raise RuntimeError(f"simulator did not start: {line!r}")
-        yield line.split()[-1]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _knobs(url: str, **knobs: Any) -> None:
@@ -139,7 +113,8 @@ def run() -> str:
         seed_path = tmp / "seed.json"
         seed_path.write_text(json.dumps(seed))
         roster = write_roster(synthetic_roster(seed, random_seed=7), tmp / "enrollments.csv")
-        with _server(seed_path) as url:
+        with simulator_process(seed_path) as server:
+            url = server.url
             config = config_for(write_config(tmp / "reconcile.yaml", url=url, state_dir=tmp / "state"), url)
 
             def fresh_plan(n: int) -> Plan:

@@ -20,7 +20,6 @@ import json
 import math
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from typing import Any
 
 import requests
 
+from bench.simproc import simulator_process
 from reconcile.canvas import CanvasClient
 from reconcile.canvas.sis_export import write_sis_csv
 from reconcile.sim.generate import ADMIN_TOKEN, generate
@@ -44,23 +44,6 @@ CANVASAPI_COURSES = 40  # subset timed for canvasapi, then extrapolated
 THROTTLE_COURSES = 450
 THROTTLE_COST = {"request_cost": 1.0, "item_cost": 0.01}  # the simulator's defaults: ~1.5 a page
 FIXED = [2, 4, 8, 11]
-
-_SERVE = [sys.executable, "-m", "reconcile", "sim", "serve", "--throttle", "off"]
-
-
-def _start(seed: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [*_SERVE, "--seed", str(seed), "--latency-ms", str(LATENCY_MS)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise RuntimeError(f"simulator did not start: {line!r}")
-    return proc, line.split()[-1]
 
 
 def _sim(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -182,8 +165,8 @@ def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         seed = Path(tmp) / "seed.json"
         seed.write_text(json.dumps(seed_doc), encoding="utf-8")
-        proc, url = _start(seed)
-        try:
+        with simulator_process(seed, "--latency-ms", str(LATENCY_MS)) as server:
+            url = server.url
             # Throttle off, and no cost accounting either: Canvas without its rate limiter.
             _sim(url, "PUT", "faults", {"throttle": "off", "request_cost": 0, "item_cost": 0})
             load = os.getloadavg()[0]
@@ -204,9 +187,6 @@ def run() -> str:
             refs = [f"sis_course_id:{c['sis_course_id']}" for c in seed_doc["courses"][:THROTTLE_COURSES]]
             throttled = [_throttled_run(url, refs, concurrency=16, adaptive=True)]
             throttled += [_throttled_run(url, refs, concurrency=n, adaptive=False) for n in FIXED]
-        finally:
-            proc.terminate()
-            proc.communicate(timeout=10)
     return _report(total, minimum, ours, ours_again, counted, theirs, throttled)
 
 

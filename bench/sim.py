@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,28 +20,13 @@ from pathlib import Path
 
 import requests
 
+from bench.simproc import simulator_process
 from reconcile.sim.generate import ADMIN_TOKEN, generate
 
 SCENARIOS = [(2000, 50), (1000, 100)]
 CLIENTS = 8
 PAGES_PER_CLIENT = 400
 STATES = ["active", "invited", "creation_pending", "inactive", "completed", "rejected", "deleted"]
-
-
-def _start_server(seed: Path) -> tuple[subprocess.Popen[str], str, float]:
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", "sim", "serve", "--seed", str(seed), "--throttle", "off"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise RuntimeError(f"simulator did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-    return proc, line.split()[-1], time.perf_counter() - started
 
 
 def _client(
@@ -82,8 +65,8 @@ def _scenario(courses: int, students: int) -> str:
         generate_s = time.perf_counter() - t0
         n_enrollments = len(doc["enrollments"])
         del doc
-        proc, url, load_s = _start_server(seed)
-        try:
+        with simulator_process(seed) as server:
+            url, load_s = server.url, server.load_seconds
             headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             requests.get(
                 f"{url}/api/v1/courses/1/enrollments", headers=headers, timeout=30
@@ -104,10 +87,7 @@ def _scenario(courses: int, students: int) -> str:
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - t0
-            cpu = _cpu_seconds(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            cpu = _cpu_seconds(server.pid)
     pairs = [
         (lat, n) for lats, ns in zip(latencies, items, strict=True) for lat, n in zip(lats, ns, strict=True)
     ]
