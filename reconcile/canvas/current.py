@@ -8,7 +8,7 @@ that is several times faster than building dataclasses first.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -72,6 +72,9 @@ class Columns:
             ]
         )
 
+    def __len__(self) -> int:
+        return len(self.data["course_ref"])
+
     def extend(self, other: Columns) -> None:
         for name, values in other.data.items():
             self.data[name].extend(values)
@@ -107,7 +110,6 @@ def fetch(
     wanted = list(dict.fromkeys(normalize(ref) for ref in course_refs))
     params = {"state[]": list(states or CANVAS_STATES), "per_page": client.per_page}
     total = len(wanted)
-    parts: dict[str, Columns] = {}
     if on_progress:
         on_progress(0, total)
     if not wanted:
@@ -130,23 +132,53 @@ def fetch(
         return columns
 
     workers = max(1, min(client.concurrency, total))
+    chunks = _Chunks(wanted)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canvas-fetch") as pool:
         futures: dict[Future[Columns], str] = {pool.submit(one, ref): ref for ref in wanted}
-        pending = set(futures)
-        done_count = 0
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                error = future.exception()
-                if error is not None:
-                    for other in pending:
-                        other.cancel()
-                    raise error
-                parts[futures[future]] = future.result()
-                done_count += 1
-                if on_progress:
-                    on_progress(done_count, total)
-    merged = Columns()
-    for ref in wanted:
-        merged.extend(parts[ref])
-    return merged.frame()
+        # as_completed waits on every future once; calling wait() per completion would
+        # re-arm all of them each time (quadratic in the number of courses).
+        for done_count, future in enumerate(as_completed(futures), start=1):
+            error = future.exception()
+            if error is not None:
+                for other in futures:
+                    other.cancel()
+                raise error
+            chunks.done(futures[future], future.result())
+            if on_progress:
+                on_progress(done_count, total)
+    return chunks.frame()
+
+
+class _Chunks:
+    """Courses' rows in the order asked, turned into typed frames a few thousand rows at a
+    time while later courses are still being fetched, so that little work is left after
+    the last answer."""
+
+    ROWS = 5000  # ~15 ms of conversion at a time: short enough not to starve the fetchers
+
+    def __init__(self, order: list[str]) -> None:
+        self._order = order
+        self._next = 0
+        self._waiting: dict[str, Columns] = {}
+        self._pending = Columns()
+        self._frames: list[pd.DataFrame] = []
+
+    def done(self, ref: str, columns: Columns) -> None:
+        self._waiting[ref] = columns
+        order, waiting = self._order, self._waiting
+        while self._next < len(order) and order[self._next] in waiting:
+            self._pending.extend(waiting.pop(order[self._next]))
+            self._next += 1
+        if len(self._pending) >= self.ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._frames.append(self._pending.frame())
+        self._pending = Columns()
+
+    def frame(self) -> pd.DataFrame:
+        if len(self._pending) or not self._frames:
+            self._flush()
+        if len(self._frames) == 1:
+            return self._frames[0]
+        return pd.concat(self._frames, ignore_index=True)

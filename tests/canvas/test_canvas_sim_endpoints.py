@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from reconcile.canvas import BadRequest, Forbidden, NotFound, Unauthorized
+from reconcile.canvas import BadRequest, Forbidden, NotFound, Unauthorized, current
 from reconcile.canvas.params import enrollment_params
 from reconcile.frames import CURRENT_COLUMNS
 
@@ -208,6 +209,39 @@ def test_fetch_current_every_state_every_course(uni) -> None:  # type: ignore[no
         row["start_at"] == dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc) and row["sis_user_id"] == "S0009"
     )
     assert frame.set_index("id").loc[1202, "temporary_enrollment_source_user_id"] == 4
+
+
+def test_fetch_current_builds_the_frame_in_chunks_without_changing_it(uni, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    refs = ["105", "sis_course_id:MATH101-F26", "103", "102", "104"]
+    with uni.client(per_page=3, concurrency=4) as client:
+        whole = client.fetch_current(refs)
+        monkeypatch.setattr(current._Chunks, "ROWS", 2)  # a typed frame every course or two
+        chunked = client.fetch_current(refs)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert list(dict.fromkeys(chunked["course_ref"])) == [
+        "105",
+        "sis_course_id:MATH101-F26",
+        "103",
+        "102",
+        "104",
+    ]
+    assert chunked.index.tolist() == list(range(len(chunked)))
+
+
+def test_chunks_keep_the_order_asked_whatever_order_courses_finish_in() -> None:
+    def rows(ref: str, n: int) -> current.Columns:
+        columns = current.Columns()
+        columns.add(ref, [{"id": int(ref) * 10 + i, "course_id": int(ref)} for i in range(n)])
+        return columns
+
+    chunks = current._Chunks(["1", "2", "3", "4"])
+    chunks.ROWS = 2
+    for ref, n in (("3", 2), ("1", 1), ("4", 3), ("2", 2)):
+        chunks.done(ref, rows(ref, n))
+    frame = chunks.frame()
+    assert frame["id"].tolist() == [10, 20, 21, 30, 31, 40, 41, 42]
+    assert {str(c): str(t) for c, t in frame.dtypes.items()} == CURRENT_COLUMNS
+    assert {str(c): str(t) for c, t in current._Chunks([]).frame().dtypes.items()} == CURRENT_COLUMNS
 
 
 def test_fetch_current_names_a_missing_course(uni) -> None:  # type: ignore[no-untyped-def]
