@@ -15,7 +15,7 @@ import pandas as pd
 
 from reconcile.canvas.errors import NotFound
 from reconcile.canvas.refs import normalize, segment
-from reconcile.frames import CANVAS_STATES, CURRENT_COLUMNS, UTC_TS, conform
+from reconcile.frames import CANVAS_STATES, CURRENT_COLUMNS, UTC_TS
 
 if TYPE_CHECKING:
     from reconcile.canvas.client import CanvasClient
@@ -81,20 +81,15 @@ class Columns:
 
     def frame(self) -> pd.DataFrame:
         """The accumulated rows as a frame with exactly CURRENT_COLUMNS and their dtypes."""
-        series = {}
+        arrays: dict[str, Any] = {}
         for name, dtype in CURRENT_COLUMNS.items():
             values = self.data[name]
             if dtype == UTC_TS:
-                series[name] = pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), dtype=UTC_TS)
-            elif dtype == "Int64":
-                series[name] = pd.Series(pd.array(values, dtype="Int64"))
-            elif dtype == "boolean":
-                series[name] = pd.Series(pd.array(values, dtype="boolean"))
+                arrays[name] = pd.to_datetime(values, utc=True, format="ISO8601").astype(UTC_TS)
             else:
-                series[name] = pd.Series(
-                    pd.array([None if v is None else str(v) for v in values], dtype=dtype)
-                )
-        return conform(pd.DataFrame(series), CURRENT_COLUMNS)
+                # "string" also turns any non-text value (a number where Canvas sent one) into text
+                arrays[name] = pd.array(values, dtype=dtype)
+        return pd.DataFrame(arrays, copy=False)
 
 
 def fetch(
