@@ -402,3 +402,19 @@ class CanvasClient:
         naming the course when a course does not exist.
         """
         return current.fetch(self, course_refs, on_progress=on_progress, states=states)
+
+    def fetch_current_chunks(
+        self,
+        course_refs: Sequence[str],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        states: Sequence[str] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`fetch_current` a few thousand rows at a time, for callers that stream
+        (``reconcile export`` writes each chunk while later courses are still being fetched).
+
+        Each chunk is a CURRENT_COLUMNS frame of whole courses, in the order asked;
+        concatenated they equal ``fetch_current``. Stopping early (closing the iterator)
+        drops the courses not yet started.
+        """
+        return current.fetch_chunks(self, course_refs, on_progress=on_progress, states=states)

@@ -7,7 +7,7 @@ that is several times faster than building dataclasses first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +100,20 @@ def fetch(
     states: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """See :meth:`CanvasClient.fetch_current`."""
+    frames = list(fetch_chunks(client, course_refs, on_progress=on_progress, states=states))
+    if not frames:
+        return Columns().frame()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def fetch_chunks(
+    client: CanvasClient,
+    course_refs: Sequence[str],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    states: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """See :meth:`CanvasClient.fetch_current_chunks`."""
     # normalised (canvas:N -> N) so rows join with refs from reconcile.ids; a malformed
     # ref fails here, before any request; one fetch per course, order kept
     wanted = list(dict.fromkeys(normalize(ref) for ref in course_refs))
@@ -108,7 +122,7 @@ def fetch(
     if on_progress:
         on_progress(0, total)
     if not wanted:
-        return Columns().frame()
+        return
 
     def one(ref: str) -> Columns:
         columns = Columns()
@@ -130,50 +144,53 @@ def fetch(
     chunks = _Chunks(wanted)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canvas-fetch") as pool:
         futures: dict[Future[Columns], str] = {pool.submit(one, ref): ref for ref in wanted}
-        # as_completed waits on every future once; calling wait() per completion would
-        # re-arm all of them each time (quadratic in the number of courses).
-        for done_count, future in enumerate(as_completed(futures), start=1):
-            error = future.exception()
-            if error is not None:
-                for other in futures:
-                    other.cancel()
-                raise error
-            chunks.done(futures[future], future.result())
-            if on_progress:
-                on_progress(done_count, total)
-    return chunks.frame()
+        try:
+            # as_completed waits on every future once; calling wait() per completion
+            # would re-arm all of them each time (quadratic in the number of courses).
+            for done_count, future in enumerate(as_completed(futures), start=1):
+                error = future.exception()
+                if error is not None:
+                    raise error
+                ready = chunks.done(futures[future], future.result())
+                if on_progress:
+                    on_progress(done_count, total)
+                if ready is not None:
+                    yield ready
+        finally:
+            # an error, or a consumer that stopped early: courses not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
+    last = chunks.rest()
+    if last is not None:
+        yield last
 
 
 class _Chunks:
-    """Courses' rows in the order asked, turned into typed frames a few thousand rows at a
-    time while later courses are still being fetched, so that little work is left after
-    the last answer."""
+    """Courses' rows in the order asked, turned into typed frames of whole courses a few
+    thousand rows at a time while later courses are still being fetched."""
 
-    ROWS = 5000  # ~15 ms of conversion at a time: short enough not to starve the fetchers
+    ROWS = 5000  # ~10 ms of conversion at a time: short enough not to starve the fetchers
 
     def __init__(self, order: list[str]) -> None:
         self._order = order
         self._next = 0
         self._waiting: dict[str, Columns] = {}
         self._pending = Columns()
-        self._frames: list[pd.DataFrame] = []
 
-    def done(self, ref: str, columns: Columns) -> None:
+    def done(self, ref: str, columns: Columns) -> pd.DataFrame | None:
+        """Take one finished course; a frame when enough rows are ready in order."""
         self._waiting[ref] = columns
         order, waiting = self._order, self._waiting
         while self._next < len(order) and order[self._next] in waiting:
             self._pending.extend(waiting.pop(order[self._next]))
             self._next += 1
-        if len(self._pending) >= self.ROWS:
-            self._flush()
+        if len(self._pending) < self.ROWS:
+            return None
+        return self._take()
 
-    def _flush(self) -> None:
-        self._frames.append(self._pending.frame())
-        self._pending = Columns()
+    def rest(self) -> pd.DataFrame | None:
+        """The last rows, once every course is done."""
+        return self._take() if len(self._pending) else None
 
-    def frame(self) -> pd.DataFrame:
-        if len(self._pending) or not self._frames:
-            self._flush()
-        if len(self._frames) == 1:
-            return self._frames[0]
-        return pd.concat(self._frames, ignore_index=True)
+    def _take(self) -> pd.DataFrame:
+        frame, self._pending = self._pending.frame(), Columns()
+        return frame

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
@@ -96,15 +97,16 @@ def export(
                 with _spinner(f"listing courses of account {account}"):
                     refs = [course.ref for course in client.account_courses(_account_ref(account))]
             states = None if state == "all" else CURRENT_STATES
-            with _progress(len(refs)) as on_progress:
-                frame = client.fetch_current(refs, on_progress=on_progress, states=states)
-            stats = client.stats
-            with _output(out) as handle:
+            with _progress(len(refs)) as on_progress, _output(out) as handle:
                 if fmt == "json":
+                    frame = client.fetch_current(refs, on_progress=on_progress, states=states)
                     write_snapshot(frame, handle, canvas_url=client.base_url)
                     written, skipped = len(frame), 0
                 else:
-                    written, skipped = write_sis_csv(frame, handle)
+                    # each chunk of courses is written while later ones are still being fetched
+                    chunks = client.fetch_current_chunks(refs, on_progress=on_progress, states=states)
+                    written, skipped = write_sis_csv(chunks, handle)
+            stats = client.stats
     except CanvasError as exc:
         _fail(str(exc))
     except (OSError, ValueError) as exc:
@@ -160,9 +162,12 @@ def _account_ref(value: str) -> str:
 
 @contextmanager
 def _output(out: str | None) -> Iterator[IO[str]]:
-    """Standard output, or ``out`` written atomically (a failed export leaves no half file)."""
+    """``out`` or standard output, written only once the export has succeeded: a failed
+    export leaves no half file, and prints no half CSV into a pipeline."""
     if not out:
-        yield sys.stdout
+        buffer = io.StringIO()
+        yield buffer
+        sys.stdout.write(buffer.getvalue())
         return
     target = Path(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))

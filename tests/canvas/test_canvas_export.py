@@ -11,7 +11,8 @@ import pytest
 from canvas_helpers import ADMIN, many_seed, university_seed
 from click.testing import CliRunner
 
-from reconcile.canvas.sis_export import sis_frame
+from reconcile.canvas import current
+from reconcile.canvas.sis_export import SIS_COLUMNS, sis_frame, write_sis_csv
 from reconcile.canvas.snapshot import SnapshotError, read_report_csv, read_snapshot, write_snapshot
 from reconcile.cli import cli
 from reconcile.frames import CURRENT_COLUMNS, empty_frame
@@ -139,6 +140,50 @@ def test_failed_export_leaves_no_partial_file(uni, tmp_path) -> None:  # type: i
     out = tmp_path / "e.csv"
     result = run(uni, ["--course", "NOPE", "--out", str(out)])
     assert result.exit_code == 1 and not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_failure_after_some_courses_were_written_prints_nothing(uni, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(current._Chunks, "ROWS", 1)  # every course is its own chunk, written at once
+    courses = ["--course", "MATH101-F26", "--course", "canvas:102", "--course", "NOPE-2"]
+    for extra in ([], ["--out", str(tmp_path / "e.csv")]):
+        result = run(uni, [*courses, *extra])
+        assert result.exit_code == 1 and "course sis_course_id:NOPE-2 not found" in result.stderr
+        assert result.stdout == "" and not list(tmp_path.iterdir())
+
+
+def test_streamed_csv_equals_the_csv_of_the_whole_frame(uni, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    refs = ["sis_course_id:HIST200-F26", "101", "105", "102", "104"]
+    with uni.client(per_page=4) as client:
+        whole = client.fetch_current(refs)
+    monkeypatch.setattr(current._Chunks, "ROWS", 3)
+    with uni.client(per_page=4, concurrency=1) as client:  # courses finish in order: a chunk each
+        chunks = list(client.fetch_current_chunks(refs))
+    assert len(chunks) >= 4
+    streamed, at_once = io.StringIO(), io.StringIO()
+    assert write_sis_csv(iter(chunks), streamed) == write_sis_csv(whole, at_once)
+    assert streamed.getvalue() == at_once.getvalue()
+    rows = rows_of(streamed.getvalue())
+    # courses in the order asked; within one, sorted by section, then user
+    assert list(dict.fromkeys(r["course_id"] for r in rows))[:2] == ["HIST200-F26", "MATH101-F26"]
+    math = [(r["section_id"], r["user_id"], r["role"]) for r in rows if r["course_id"] == "MATH101-F26"]
+    assert math == sorted(math)
+    observer = next(r for r in rows if r["user_id"] == "P0001")
+    assert observer["associated_user_id"] == "S0001"
+
+
+def test_a_course_named_twice_is_exported_once(uni) -> None:  # type: ignore[no-untyped-def]
+    twice = run(uni, ["--course", "HIST200-F26", "--course", "canvas:103"])
+    once = run(uni, ["--course", "HIST200-F26"])
+    assert twice.exit_code == 0 and twice.stdout == once.stdout and len(rows_of(once.stdout)) == 8
+
+
+def test_export_of_no_rows_is_the_header_alone() -> None:
+    out = io.StringIO()
+    assert write_sis_csv(iter([]), out) == (0, 0)
+    assert out.getvalue() == ",".join(SIS_COLUMNS) + "\r\n"
+    whole = io.StringIO()
+    write_sis_csv(empty_frame(CURRENT_COLUMNS), whole)
+    assert whole.getvalue() == out.getvalue()
 
 
 REPORT = """canvas_course_id,course_id,canvas_user_id,user_id,role,role_id,canvas_section_id,section_id,status,canvas_associated_user_id,associated_user_id,created_by_sis,base_role_type,limit_section_privileges,canvas_enrollment_id

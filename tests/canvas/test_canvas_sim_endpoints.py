@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from canvas_helpers import many_seed
 
 from reconcile.canvas import BadRequest, Forbidden, NotFound, Unauthorized, current
 from reconcile.canvas.params import enrollment_params
@@ -236,12 +237,38 @@ def test_chunks_keep_the_order_asked_whatever_order_courses_finish_in() -> None:
 
     chunks = current._Chunks(["1", "2", "3", "4"])
     chunks.ROWS = 2
-    for ref, n in (("3", 2), ("1", 1), ("4", 3), ("2", 2)):
-        chunks.done(ref, rows(ref, n))
-    frame = chunks.frame()
-    assert frame["id"].tolist() == [10, 20, 21, 30, 31, 40, 41, 42]
-    assert {str(c): str(t) for c, t in frame.dtypes.items()} == CURRENT_COLUMNS
-    assert {str(c): str(t) for c, t in current._Chunks([]).frame().dtypes.items()} == CURRENT_COLUMNS
+    ready = [chunks.done(ref, rows(ref, n)) for ref, n in (("3", 2), ("1", 1), ("4", 1), ("2", 2))]
+    assert ready[:3] == [None, None, None]  # course 1 alone is under ROWS; 2 is still missing
+    assert ready[3] is not None and ready[3]["id"].tolist() == [10, 20, 21, 30, 31, 40]
+    assert {str(c): str(t) for c, t in ready[3].dtypes.items()} == CURRENT_COLUMNS
+    assert chunks.rest() is None
+
+
+def test_fetch_chunks_hold_whole_courses_in_the_order_asked(uni, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(current._Chunks, "ROWS", 5)
+    refs = ["105", "sis_course_id:MATH101-F26", "103", "102", "104"]
+    with uni.client(per_page=3, concurrency=1) as client:  # one worker: courses finish in order
+        chunks = list(client.fetch_current_chunks(refs))
+    with uni.client(per_page=3, concurrency=4) as client:
+        whole = client.fetch_current(refs)
+    assert len(chunks) > 2
+    seen = [list(dict.fromkeys(chunk["course_ref"])) for chunk in chunks]
+    flat = [ref for refs_in_chunk in seen for ref in refs_in_chunk]
+    assert flat == ["105", "sis_course_id:MATH101-F26", "103", "102", "104"]  # no course split
+    assert all(len(chunk) >= 5 for chunk in chunks[:-1])
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole)
+
+
+def test_a_consumer_that_stops_early_does_not_wait_for_every_course(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(current._Chunks, "ROWS", 1)
+    served = serve(many_seed(5, 3), latency_ms=300)  # the worker is mid-course when we stop
+    with served.client(concurrency=1) as client:
+        chunks = client.fetch_current_chunks([f"sis_course_id:C{n:05d}" for n in range(5)])
+        first = next(chunks)
+        chunks.close()
+        assert list(first["course_ref"].unique()) == ["sis_course_id:C00000"]
+        # the first course and the one the single worker had started; three never asked
+        assert client.stats.requests == 2
 
 
 def test_fetch_current_names_a_missing_course(uni) -> None:  # type: ignore[no-untyped-def]
