@@ -25,9 +25,11 @@ import tempfile
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import requests
 
 from bench.simproc import simulator_process
@@ -53,20 +55,25 @@ def _sim(url: str, method: str, path: str, body: dict[str, Any] | None = None) -
 
 
 def _ours(url: str) -> dict[str, Any]:
+    """The export as ``reconcile export --account 1`` runs it: list the courses, then fetch
+    them concurrently while the SIS CSV is converted and written chunk by chunk."""
     started = time.perf_counter()
+    marks: dict[str, float] = {}
     with CanvasClient(url, ADMIN_TOKEN, concurrency=CONCURRENCY) as client:
         courses = client.account_courses(1)
-        frame = client.fetch_current([c.ref for c in courses])
-        fetched = time.perf_counter() - started
-        out = io.StringIO()
-        written, skipped = write_sis_csv(frame, out)
+
+        def chunks() -> Iterator[pd.DataFrame]:
+            yield from client.fetch_current_chunks([c.ref for c in courses])
+            marks["fetched"] = time.perf_counter()  # the last course is in
+
+        written, skipped = write_sis_csv(chunks(), io.StringIO())
         stats = client.stats
     return {
         "wall": time.perf_counter() - started,
-        "fetch": fetched,
+        "fetch": marks["fetched"] - started,
         "requests": stats.requests,
         "failures": stats.failures,
-        "rows": len(frame),
+        "rows": written + skipped,
         "written": written,
         "courses": len(courses),
     }
@@ -192,8 +199,8 @@ def run() -> str:
 
 def _row(label: str, run: dict[str, Any], bound: float) -> str:
     return (
-        f"| {label} | {run['fetch']:.2f} s ({run['fetch'] / bound:.2f}x bound) | {run['wall']:.2f} s |"
-        f" {run['requests']:,} | {run['rows']:,} |"
+        f"| {label} | {run['fetch']:.2f} s ({run['fetch'] / bound:.2f}x) |"
+        f" **{run['wall']:.2f} s ({run['wall'] / bound:.2f}x)** | {run['requests']:,} | {run['rows']:,} |"
     )
 
 
@@ -221,7 +228,7 @@ def _report(
         "",
         "### Export, throttle off",
         "",
-        "| | requests done (list + fetch) | with SIS CSV written | requests | rows |",
+        "| | last course fetched | whole export, SIS CSV written | requests | rows |",
         "|---|---:|---:|---:|---:|",
         f"| bound: {minimum:,} requests x {LATENCY_MS:.0f} ms / {CONCURRENCY} | {bound:.2f} s | | {minimum:,} (minimum) | {total:,} |",
         _row(f"ours, concurrency {CONCURRENCY} (run 1)", ours, bound),
@@ -232,9 +239,12 @@ def _report(
         "",
         f"1-minute load average of this 2-core machine around runs 1-2: {ours['load']:.1f} / {again['load']:.1f}"
         + (" (other work was running)" if max(ours["load"], again["load"]) > 2 else "")
-        + ". The gap to the bound is CPU time of the simulator and of the client's JSON handling on the"
-        " same two cores, which the latency bound does not count; writing the SIS CSV is CPU work after the"
-        " last request.",
+        + ". The export runs as `reconcile export --account 1` does: the SIS CSV is converted chunk by chunk"
+        " while later courses are still being fetched, so it ends right after the last answer. The gap to the"
+        " bound is CPU time of the simulator and of the client (JSON decoding, building the table, the CSV) on"
+        " the same two cores, which the latency bound does not count. Run 1 is also the simulator's first pass"
+        " over every page: it renders each enrollment's JSON and memoises it, so run 2 finds the simulator"
+        " cheaper.",
         "",
         f"Ours is **{their_total / best:.0f}x faster** than canvasapi; ours made {ours['requests'] - minimum} requests"
         f" above the minimum, failures {ours['failures']}. Ours includes listing the account's courses and writing"

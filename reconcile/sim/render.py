@@ -117,7 +117,7 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
 
 
 _ROW = operator.attrgetter(*Enrollment.__slots__)  # every column of a row, as one tuple
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode  # fresh trees: no cycles
 _CACHE_LIMIT = 250_000
 
 
