@@ -2,7 +2,8 @@
 
 ``CanvasClient`` wraps the Enrollments API with pagination, a shared adaptive rate
 limiter, retries with backoff, typed errors and typed records; ``fetch_current``
-returns the current-state frame the planner diffs; ``send`` performs a plan's request.
+returns the current-state frame the planner diffs (``fetch_current_chunks`` the same a
+few thousand rows at a time, for streaming); ``send`` performs a plan's request.
 """
 
 from __future__ import annotations

@@ -3,49 +3,17 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
+
+from terminal import run_on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "sis-export"
 
 
 def _run_on_a_terminal(args: list[str], *, answer: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", *args], stdin=follower, stdout=follower, stderr=follower,
-        env=env, cwd=cwd, close_fds=True,
-    )  # fmt: skip
-    os.close(follower)
-    seen = b""
-    answered = False
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-                if not answered and b"Only 'yes' will be accepted" in seen:
-                    os.write(leader, answer.encode() + b"\r")
-                    answered = True
-            elif proc.poll() is not None:
-                break
-        return proc.wait(timeout=30), seen.decode("utf-8", "replace")
-    finally:
-        os.close(leader)
-        if proc.poll() is None:
-            proc.kill()
+    return run_on_a_terminal(args, env=env, cwd=cwd, prompt=b"Only 'yes' will be accepted", answer=answer)
 
 
 def _setup(university, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pandas as pd
 import pytest
 from canvas_helpers import ADMIN, many_seed, university_seed
 from click.testing import CliRunner
+from terminal import run_on_a_terminal
 
 from reconcile.canvas import current
 from reconcile.canvas.sis_export import SIS_COLUMNS, sis_frame, write_sis_csv
@@ -240,3 +242,15 @@ def test_empty_snapshot_round_trip(tmp_path) -> None:  # type: ignore[no-untyped
 def test_report_reader_accepts_a_text_stream() -> None:
     assert len(read_report_csv(io.StringIO(REPORT))) == 4
     assert university_seed()["tokens"]  # the seed the other tests rely on is present
+
+
+def test_progress_bar_on_a_terminal_only(serve, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    served = serve(many_seed(40, 3), latency_ms=150)  # 40 courses, 8 at a time: about 0.8 s of fetching
+    env = dict(os.environ, CANVAS_API_URL=served.url, CANVAS_API_TOKEN=ADMIN, TERM="xterm", COLUMNS="100")
+    args = ["export", "--account", "1", "--out", "out.csv", "--format", "sis-csv"]
+    code, screen = run_on_a_terminal(args, env=env, cwd=tmp_path)
+    assert code == 0, screen
+    assert "fetching" in screen and "/40" in screen  # the bar counts courses done out of 40
+    assert "Exported 120 enrollments from 40 courses" in screen
+    assert len(rows_of((tmp_path / "out.csv").read_text())) == 120
+    assert ADMIN not in screen
