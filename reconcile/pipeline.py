@@ -23,14 +23,18 @@ from reconcile.planner.scope import decide_scope
 
 if TYPE_CHECKING:
     from reconcile.roster import RosterResult
+    from reconcile.roster.problems import Problem
 
 
 class RosterInvalid(Exception):
-    """The rosters have errors; nothing was fetched. ``problems`` lists every one (file, row, column)."""
+    """The rosters have errors; nothing was planned. ``problems`` lists every one (file, row,
+    column). ``fetched`` is False when the errors were found before any network call, True
+    when only Canvas's answer showed them (one course named two ways)."""
 
-    def __init__(self, result: RosterResult) -> None:
+    def __init__(self, result: RosterResult, *, fetched: bool = False) -> None:
         self.result = result
         self.problems = result.errors
+        self.fetched = fetched
         super().__init__(f"{len(self.problems)} problem(s) in the roster")
 
 
@@ -102,6 +106,12 @@ def make_plan(
             if own:
                 client.close()
         source = "live"
+    aliased = _same_course_named_twice(current, result.desired)
+    if aliased:
+        raise RosterInvalid(
+            dataclasses.replace(result, problems=result.problems + aliased),
+            fetched=current_snapshot is None,
+        )
     plan = build_plan(
         result.desired,
         current,
@@ -114,6 +124,56 @@ def make_plan(
         extra_warnings=warnings,
     )
     return plan, result
+
+
+def _same_course_named_twice(current: Any, desired: Any) -> tuple[Problem, ...]:
+    """One error per extra name of a course that the roster gives two ways (an SIS id and
+    ``canvas:N``, say). Each name would be planned on its own, so the rows under one name
+    would look absent from the other and be dropped; only Canvas's ids show the two are one."""
+    from reconcile.roster.problems import Problem
+
+    pairs = current[["course_id", "course_ref"]].dropna().drop_duplicates()
+    names = pairs.groupby("course_id")["course_ref"].agg(list)
+    names = names[names.map(len) > 1]
+    if names.empty:
+        return ()
+    first_rows = desired.drop_duplicates("course").set_index("course")
+    order = {ref: position for position, ref in enumerate(first_rows.index)}
+    problems = []
+    for course_id, refs in names.items():
+        refs = sorted(refs, key=lambda ref: order.get(ref, len(order)))
+        kept = refs[0]
+        kept_at = _origin(first_rows, kept)
+        for ref in refs[1:]:
+            where = first_rows.loc[ref] if ref in first_rows.index else None
+            problems.append(
+                Problem(
+                    severity="error",
+                    file=str(where["origin_file"]) if where is not None else "manage.courses",
+                    row=str(where["origin_row"]) if where is not None else None,
+                    column=None,
+                    code="course_named_twice",
+                    message=f"{_shown(ref)} and {_shown(kept)}{kept_at} are the same Canvas course "
+                    f"(id {course_id}); "
+                    "name each course one way, or the rows under one name look absent from the other "
+                    "and are dropped",
+                )
+            )
+    return tuple(problems)
+
+
+def _shown(ref: str) -> str:
+    """A course ref as a roster spells it: ``canvas:101`` rather than the bare id."""
+    from reconcile.ids import is_numeric
+
+    return f"canvas:{ref}" if is_numeric(ref) else ref
+
+
+def _origin(first_rows: Any, ref: str) -> str:
+    if ref not in first_rows.index:
+        return " (manage.courses)"
+    row = first_rows.loc[ref]
+    return f" ({row['origin_file']}:{row['origin_row']})"
 
 
 def scope_courses(

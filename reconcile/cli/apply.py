@@ -133,7 +133,6 @@ def apply(
 
 def _replanner(roster_paths: list[str], *, config: Any, client: Any) -> Callable[[Sequence[str] | None], Any]:
     def replan(courses: Sequence[str] | None) -> Any:
-        from reconcile.pipeline import make_plan
 
         missing = [p for p in roster_paths if not Path(p).exists()]
         if not roster_paths or missing:
@@ -141,25 +140,25 @@ def _replanner(roster_paths: list[str], *, config: Any, client: Any) -> Callable
                 exitcodes.ERROR,
                 f"cannot re-plan: the plan's roster inputs are not available ({', '.join(missing)})",
             )
-        plan, _ = make_plan(
-            roster_paths, config=config, client=client, courses=list(courses) if courses else None
-        )
-        return plan
+        return _plan_or_fail(roster_paths, config=config, client=client, courses=courses)
 
     return replan
 
 
-def _plan_from_rosters(paths: list[str], *, config: Any, client: Any, output: str) -> Any:
-    from reconcile.pipeline import make_plan
+def _plan_or_fail(paths: list[str], *, config: Any, client: Any, courses: Sequence[str] | None = None) -> Any:
+    """make_plan, or exit 1 listing the roster's problems (file, row, column)."""
+    from reconcile.pipeline import RosterInvalid, make_plan
 
     try:
-        plan, _ = make_plan(paths, config=config, client=client)
-    except Exception as exc:
-        problems = getattr(exc, "problems", None)
-        if problems is None:
-            raise
-        lines = "\n  ".join(str(p) for p in problems)
+        plan, _ = make_plan(paths, config=config, client=client, courses=list(courses) if courses else None)
+    except RosterInvalid as exc:
+        lines = "\n  ".join(str(p) for p in exc.problems)
         _fail(exitcodes.ERROR, f"the roster has problems:\n  {lines}")
+    return plan
+
+
+def _plan_from_rosters(paths: list[str], *, config: Any, client: Any, output: str) -> Any:
+    plan = _plan_or_fail(paths, config=config, client=client)
     err = output == "json"  # keep stdout for the JSON summary
     click.echo(_render_plan(plan), err=err)
     return plan

@@ -110,7 +110,8 @@ def plan(
     except RosterInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        _fail(f"{counted(len(exc.problems), 'problem')} in the roster; nothing was fetched or planned")
+        done = "nothing was planned" if exc.fetched else "nothing was fetched or planned"
+        _fail(f"{counted(len(exc.problems), 'problem')} in the roster; {done}")
     except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
         _fail(_one_line(exc))
     if out_path:

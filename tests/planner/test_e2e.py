@@ -103,6 +103,33 @@ def test_make_plan_raises_roster_invalid_before_fetching(canvas, tmp_path: Path)
     assert university.simulator.stats()["total"] == 0
 
 
+def test_a_course_named_two_ways_is_refused_not_half_dropped(canvas, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """MATH101-F26 and canvas:101 are one course; planned apart, each half would drop the other."""
+    university, _ = canvas
+    roster = tmp_path / "enrollments.csv"
+    lines = [line for line in (ROOT / EXAMPLES["sis-export"][0][0]).read_text().splitlines()]
+    header, rows = lines[0], lines[1:]
+    math = [r for r in rows if r.startswith("MATH101-F26,")]
+    other = [r for r in rows if not r.startswith("MATH101-F26,")]
+    # every second MATH101 row names the course by its Canvas id and leaves the section out
+    halved = [r if i % 2 == 0 else "canvas:101,," + r.split(",", 2)[2] for i, r in enumerate(math)]
+    roster.write_text("\n".join([header, *halved, *other]) + "\n")
+    plan_file = tmp_path / "plan.json"
+    result = CliRunner().invoke(
+        cli, ["plan", str(roster), "-c", EXAMPLES["sis-export"][1], "--out", str(plan_file)]
+    )
+    assert result.exit_code == 1, result.output
+    assert (
+        f"{roster}:3: canvas:101 and sis_course_id:MATH101-F26 ({roster}:2) are the same Canvas course (id 101)"
+        in result.stderr
+    )
+    assert "nothing was planned" in result.stderr and not plan_file.exists()
+    assert university.simulator.stats()["writes"] == 0
+    applied = CliRunner().invoke(cli, ["apply", str(roster), "-c", EXAMPLES["sis-export"][1]])
+    assert applied.exit_code == 1 and "same Canvas course" in applied.stderr
+    assert university.simulator.stats()["writes"] == 0
+
+
 def test_canvas_error_is_one_clear_line(canvas, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("CANVAS_API_TOKEN", "wrong-token")
     rosters, config_path = EXAMPLES["sis-export"]
