@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import io
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,6 +15,10 @@ from typing import IO, Any, NoReturn
 import click
 
 from reconcile import exitcodes
+
+# Standard output is held back until the export succeeds: in memory up to this size (about
+# 300,000 CSV rows), in a temporary file beyond it.
+HELD_IN_MEMORY = 32 << 20
 
 # Fetched for --state current: what Canvas itself lists for an admin (facts §1.2).
 CURRENT_STATES = ("active", "invited", "creation_pending", "inactive")
@@ -165,9 +169,12 @@ def _output(out: str | None) -> Iterator[IO[str]]:
     """``out`` or standard output, written only once the export has succeeded: a failed
     export leaves no half file, and prints no half CSV into a pipeline."""
     if not out:
-        buffer = io.StringIO()
-        yield buffer
-        sys.stdout.write(buffer.getvalue())
+        with tempfile.SpooledTemporaryFile(
+            max_size=HELD_IN_MEMORY, mode="w+", encoding="utf-8", newline=""
+        ) as held:
+            yield held
+            held.seek(0)
+            shutil.copyfileobj(held, sys.stdout)
         return
     target = Path(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import tempfile
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from reconcile.canvas import current
 from reconcile.canvas.sis_export import SIS_COLUMNS, sis_frame, write_sis_csv
 from reconcile.canvas.snapshot import SnapshotError, read_report_csv, read_snapshot, write_snapshot
 from reconcile.cli import cli
+from reconcile.cli import export as export_command
 from reconcile.frames import CURRENT_COLUMNS, empty_frame
 from reconcile.roster import csv_safe as escape_cell
 
@@ -171,6 +173,22 @@ def test_streamed_csv_equals_the_csv_of_the_whole_frame(uni, monkeypatch) -> Non
     assert math == sorted(math)
     observer = next(r for r in rows if r["user_id"] == "P0001")
     assert observer["associated_user_id"] == "S0001"
+
+
+def test_standard_output_held_in_a_temporary_file_when_large(uni, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    in_memory = run(uni, UNI_COURSES)
+    monkeypatch.setattr(export_command, "HELD_IN_MEMORY", 200)  # the CSV is ~2 KB: spills to disk
+    made = []
+
+    class Recorded(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recorded)
+    spilled = run(uni, UNI_COURSES)
+    assert spilled.exit_code == 0 and spilled.stdout == in_memory.stdout and len(in_memory.stdout) > 1000
+    assert [held._rolled for held in made] == [True]  # type: ignore[attr-defined]
 
 
 def test_a_course_named_twice_is_exported_once(uni) -> None:  # type: ignore[no-untyped-def]
