@@ -75,9 +75,14 @@ def export(
     SIS imports know no "invited" status, so invited and pending enrollments are written
     as active, and rejected ones as deleted. Test-student and temporary enrollments are
     left out. Cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.
+    Courses come in the order given (for --account, Canvas's order), each sorted by section,
+    user and role.
 
     json writes a snapshot of every field the planner uses; `reconcile plan --current FILE`
     plans against it without calling Canvas.
+
+    Nothing is written until every course has been fetched, so a failed export leaves no
+    file and prints nothing.
 
     Needs CANVAS_API_URL (or canvas.url in the config) and CANVAS_API_TOKEN.
     """
