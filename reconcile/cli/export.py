@@ -46,6 +46,11 @@ def _fail(message: str) -> NoReturn:
     help="Every course of this account (canvas:N, SIS account id as sis_account_id:X, or self).",
 )
 @click.option(
+    "--term",
+    metavar="ID",
+    help="With --account: only the courses of this term (canvas:N, sis_term_id:X, current or default).",
+)
+@click.option(
     "--state",
     type=click.Choice(["all", "current"]),
     default="all",
@@ -63,6 +68,7 @@ def export(
     courses: tuple[str, ...],
     courses_file: str | None,
     account: str | None,
+    term: str | None,
     state: str,
     fmt: str,
     out: str | None,
@@ -93,18 +99,23 @@ def export(
     chosen = sum(bool(x) for x in (courses, courses_file, account))
     if chosen != 1:
         _fail("give exactly one of --course (repeatable), --courses-file or --account")
+    if term and not account:
+        _fail("--term goes with --account")
     config = _load_config(config_path)
     refs: list[str] = []
+    filters: dict[str, str] = {}
     try:
         if not account:
             refs = _course_refs(courses, courses_file)
+        elif term:
+            filters["enrollment_term_id"] = _account_ref(term)
     except ValueError as exc:
         _fail(str(exc))
     try:
         with CanvasClient.from_env(config.canvas) as client:
             if account:
                 with _spinner(f"listing courses of account {account}"):
-                    refs = [course.ref for course in client.account_courses(_account_ref(account))]
+                    refs = _account_courses(client, account, term, filters)
             states = None if state == "all" else CURRENT_STATES
             with _progress(len(refs)) as on_progress, _output(out) as handle:
                 if fmt == "json":
@@ -160,6 +171,16 @@ def _course_ref(value: str) -> str:
     if ":" in text and prefix in SIS_COLUMNS:
         return normalize(text)
     return normalize(course_ref(text))
+
+
+def _account_courses(client: Any, account: str, term: str | None, filters: dict[str, str]) -> list[str]:
+    from reconcile.canvas import NotFound
+
+    try:
+        return [course.ref for course in client.account_courses(_account_ref(account), **filters)]
+    except NotFound:
+        what = f"account {account} or term {term}" if term else f"account {account}"
+        _fail(f"{what} not found")
 
 
 def _account_ref(value: str) -> str:

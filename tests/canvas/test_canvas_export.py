@@ -92,6 +92,18 @@ def test_account_export_of_current_states(uni, tmp_path) -> None:  # type: ignor
     assert set(frame["course_id"].tolist()) == {101, 102, 103, 104, 105}
 
 
+def test_account_export_of_one_term(uni) -> None:  # type: ignore[no-untyped-def]
+    spring = run(uni, ["--account", "1", "--term", "sis_term_id:T2026SP"])
+    assert spring.exit_code == 0, spring.output
+    assert {r["course_id"] for r in rows_of(spring.stdout)} == {"MATH210-S26"}
+    fall = rows_of(run(uni, ["--account", "1", "--term", "canvas:2"]).stdout)
+    current = rows_of(
+        run(uni, ["--account", "1", "--term", "current"]).stdout
+    )  # the simulator's now: 2026-10-15
+    assert fall == current and "MATH210-S26" not in {r["course_id"] for r in fall}
+    assert {r["course_id"] for r in fall} >= {"MATH101-F26", "BIO110-F26", "HIST200-F26"}
+
+
 def test_courses_file(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
     listing = tmp_path / "courses.txt"
     listing.write_text("# fall courses\nMATH101-F26\n\ncanvas:104  # unpublished\n")
@@ -119,6 +131,10 @@ def test_formula_cells_are_escaped(serve) -> None:  # type: ignore[no-untyped-de
         ([], "exactly one of"),
         (["--course", "X", "--account", "1"], "exactly one of"),
         (["--course", "NOPE-1"], "course sis_course_id:NOPE-1 not found"),
+        (["--account", "99"], "account 99 not found"),
+        (["--account", "1", "--term", "sis_term_id:NOPE"], "account 1 or term sis_term_id:NOPE not found"),
+        (["--account", "1", "--term", "T2026SP"], "not a Canvas id or SIS ref: 'T2026SP'"),
+        (["--course", "MATH101-F26", "--term", "2"], "--term goes with --account"),
         (["--account", "NU-SCI"], "not a Canvas id"),
     ],
 )
