@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from terminal import run_on_a_terminal
@@ -38,3 +40,17 @@ def test_anything_but_yes_applies_nothing(university, tmp_path: Path) -> None:  
     assert code == 1, screen
     assert "Plan:" in screen and "apply cancelled" in screen
     assert university.simulator.stats()["writes"] == 0
+
+
+def test_progress_bar_while_applying_a_plan_on_a_terminal(university, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = _setup(university, tmp_path)
+    planned = subprocess.run(
+        [sys.executable, "-m", "reconcile", "plan", "enrollments.csv", "-c", "reconcile.yaml", "--out", "plan.json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    university.simulator.set_faults(latency_ms=300)  # slow enough for the bar to be drawn
+    code, screen = run_on_a_terminal(["apply", "plan.json", "-c", "reconcile.yaml"], env=env, cwd=tmp_path)
+    assert code == 0, screen
+    assert "applying" in screen and "0 failed" in screen  # the bar, with its failure count
+    assert university.simulator.stats()["writes"] > 0
