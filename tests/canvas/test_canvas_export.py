@@ -82,6 +82,13 @@ def test_json_export_round_trips_through_read_snapshot(uni, tmp_path) -> None:  
     pd.testing.assert_frame_equal(read_snapshot(out), live)
 
 
+def test_json_export_to_standard_output(uni) -> None:  # type: ignore[no-untyped-def]
+    result = run(uni, [*UNI_COURSES, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["format"] == "canvas-reconcile-snapshot" and len(document["enrollments"]) == 44
+
+
 def test_account_export_of_current_states(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = run(
         uni, ["--account", "1", "--state", "current", "--format", "json", "--out", str(tmp_path / "a.json")]
