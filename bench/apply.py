@@ -86,7 +86,7 @@ def _apply(
             config=config,
             state_dir=state,
             parallelism=parallelism,
-            on_start=lambda p, n: marks.setdefault("start", time.perf_counter()),
+            on_start=lambda p, n: marks.update(start=marks.get("start", time.perf_counter())),
         )
         ended = time.perf_counter()
     stats = result.client_stats

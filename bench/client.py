@@ -86,7 +86,7 @@ def _canvasapi_export(url: str, courses: int) -> tuple[int, int]:
     canvas = Canvas(url, ADMIN_TOKEN)
     # canvas.get_account(1) would first GET /api/v1/accounts/1, which the simulator does not
     # serve (it is not an Enrollments API route); build the Account the way get_account does.
-    account = Account(canvas._Canvas__requester, {"id": 1})  # type: ignore[attr-defined]
+    account = Account(canvas._Canvas__requester, {"id": 1})
     rows = 0
     listed = 0
     for course in itertools.islice(account.get_courses(), courses):

@@ -41,7 +41,8 @@ def _client(
         t0 = time.perf_counter()
         if next_url is None:
             response = session.get(
-                f"{url}/api/v1/courses/{course}/enrollments", params={"per_page": 100, "state[]": STATES}
+                f"{url}/api/v1/courses/{course}/enrollments",
+                params=[("per_page", 100), *(("state[]", s) for s in STATES)],
             )
         else:
             response = session.get(next_url)
