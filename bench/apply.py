@@ -34,11 +34,11 @@ from typing import Any
 
 import requests
 
-from bench.simproc import simulator_process
 from reconcile.apply import apply_plan
 from reconcile.canvas import CanvasClient
 from reconcile.plan import Plan
 from reconcile.sim.generate import ADMIN_TOKEN, generate
+from reconcile.sim.process import simulator_process
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "apply"))
@@ -113,7 +113,7 @@ def run() -> str:
         seed_path = tmp / "seed.json"
         seed_path.write_text(json.dumps(seed))
         roster = write_roster(synthetic_roster(seed, random_seed=7), tmp / "enrollments.csv")
-        with simulator_process(seed_path) as server:
+        with simulator_process(seed_path, "--throttle", "off") as server:
             url = server.url
             config = config_for(write_config(tmp / "reconcile.yaml", url=url, state_dir=tmp / "state"), url)
 

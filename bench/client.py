@@ -32,10 +32,10 @@ from typing import Any
 import pandas as pd
 import requests
 
-from bench.simproc import simulator_process
 from reconcile.canvas import CanvasClient
 from reconcile.canvas.sis_export import write_sis_csv
 from reconcile.sim.generate import ADMIN_TOKEN, generate
+from reconcile.sim.process import simulator_process
 
 COURSES = 2000
 STUDENTS = 48  # with staff and observers: ~100,000 enrollments
@@ -172,7 +172,7 @@ def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         seed = Path(tmp) / "seed.json"
         seed.write_text(json.dumps(seed_doc), encoding="utf-8")
-        with simulator_process(seed, "--latency-ms", str(LATENCY_MS)) as server:
+        with simulator_process(seed, "--throttle", "off", "--latency-ms", str(LATENCY_MS)) as server:
             url = server.url
             # Throttle off, and no cost accounting either: Canvas without its rate limiter.
             _sim(url, "PUT", "faults", {"throttle": "off", "request_cost": 0, "item_cost": 0})

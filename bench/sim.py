@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
-from bench.simproc import simulator_process
 from reconcile.sim.generate import ADMIN_TOKEN, generate
+from reconcile.sim.process import simulator_process
 
 SCENARIOS = [(2000, 50), (1000, 100)]
 CLIENTS = 8
@@ -66,7 +66,7 @@ def _scenario(courses: int, students: int) -> str:
         generate_s = time.perf_counter() - t0
         n_enrollments = len(doc["enrollments"])
         del doc
-        with simulator_process(seed) as server:
+        with simulator_process(seed, "--throttle", "off") as server:
             url, load_s = server.url, server.load_seconds
             headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             requests.get(

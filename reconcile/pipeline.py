@@ -141,20 +141,19 @@ def _same_course_named_twice(current: Any, desired: Any) -> tuple[Problem, ...]:
     order = {ref: position for position, ref in enumerate(first_rows.index)}
     problems = []
     for course_id, refs in names.items():
-        refs = sorted(refs, key=lambda ref: order.get(ref, len(order)))
-        kept = refs[0]
-        kept_at = _origin(first_rows, kept)
-        for ref in refs[1:]:
-            where = first_rows.loc[ref] if ref in first_rows.index else None
+        kept, *others = sorted(refs, key=lambda ref: order.get(ref, len(order)))
+        kept_at = _first_row(first_rows, kept)
+        for ref in others:
+            at = _first_row(first_rows, ref)
             problems.append(
                 Problem(
                     severity="error",
-                    file=str(where["origin_file"]) if where is not None else "manage.courses",
-                    row=str(where["origin_row"]) if where is not None else None,
+                    file=at[0] if at else "manage.courses",
+                    row=at[1] if at else None,
                     column=None,
                     code="course_named_twice",
-                    message=f"{_shown(ref)} and {_shown(kept)}{kept_at} are the same Canvas course "
-                    f"(id {course_id}); "
+                    message=f"{_shown(ref)} and {_shown(kept)} ({':'.join(kept_at) if kept_at else 'manage.courses'})"
+                    f" are the same Canvas course (id {course_id}); "
                     "name each course one way, or the rows under one name look absent from the other "
                     "and are dropped",
                 )
@@ -169,11 +168,12 @@ def _shown(ref: str) -> str:
     return f"canvas:{ref}" if is_numeric(ref) else ref
 
 
-def _origin(first_rows: Any, ref: str) -> str:
+def _first_row(first_rows: Any, ref: str) -> tuple[str, str] | None:
+    """(file, row) of the roster's first row naming ``ref``; None for a course from manage.courses."""
     if ref not in first_rows.index:
-        return " (manage.courses)"
+        return None
     row = first_rows.loc[ref]
-    return f" ({row['origin_file']}:{row['origin_row']})"
+    return str(row["origin_file"]), str(row["origin_row"])
 
 
 def scope_courses(

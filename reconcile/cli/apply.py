@@ -133,7 +133,6 @@ def apply(
 
 def _replanner(roster_paths: list[str], *, config: Any, client: Any) -> Callable[[Sequence[str] | None], Any]:
     def replan(courses: Sequence[str] | None) -> Any:
-
         missing = [p for p in roster_paths if not Path(p).exists()]
         if not roster_paths or missing:
             _fail(

@@ -108,7 +108,7 @@ def export(
         if not account:
             refs = _course_refs(courses, courses_file)
         elif term:
-            filters["enrollment_term_id"] = _account_ref(term)
+            filters["enrollment_term_id"] = _canvas_ref(term)
     except ValueError as exc:
         _fail(str(exc))
     try:
@@ -177,13 +177,14 @@ def _account_courses(client: Any, account: str, term: str | None, filters: dict[
     from reconcile.canvas import NotFound
 
     try:
-        return [course.ref for course in client.account_courses(_account_ref(account), **filters)]
+        return [course.ref for course in client.account_courses(_canvas_ref(account), **filters)]
     except NotFound:
         what = f"account {account} or term {term}" if term else f"account {account}"
         _fail(f"{what} not found")
 
 
-def _account_ref(value: str) -> str:
+def _canvas_ref(value: str) -> str:
+    """An account or term as Canvas takes it in a path or filter: N, canvas:N, sis_*:X, self, current..."""
     from reconcile.canvas.refs import normalize
 
     text = value.strip()

@@ -15,15 +15,13 @@ import datetime as dt
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconcile.config import Config, load_config
 from reconcile.plan import Plan
+from reconcile.sim.process import simulator_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_WORD = {
@@ -159,36 +157,8 @@ def sim_env(url: str, token: str) -> dict[str, str]:
 @contextlib.contextmanager
 def sim_process(seed_path: Path, *options: str) -> Iterator[str]:
     """``reconcile sim serve`` in a subprocess; yields its base URL; stops it afterwards."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconcile",
-            "sim",
-            "serve",
-            "--seed",
-            str(seed_path),
-            "--port",
-            "0",
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        assert line.startswith("listening on "), line + (proc.stderr.read() if proc.stderr else "")
-        yield line.removeprefix("listening on ")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with simulator_process(seed_path, *options, cwd=ROOT) as server:
+        yield server.url
 
 
 def sim_get(url: str, path: str) -> Any:

@@ -1,4 +1,5 @@
-"""The simulator in its own process, for benchmarks (so the client's GIL does not distort it)."""
+"""The simulator in a process of its own (``reconcile sim serve``), so a client measured or
+tested against it does not share its interpreter and GIL."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @dataclass(frozen=True)
 class SimProcess:
@@ -22,36 +21,30 @@ class SimProcess:
 
 
 @contextmanager
-def simulator_process(seed: Path, *options: str) -> Iterator[SimProcess]:
-    """``reconcile sim serve --seed SEED --throttle off OPTIONS...``; stopped with SIGINT on exit."""
+def simulator_process(seed: str | Path, *options: str, cwd: str | Path | None = None) -> Iterator[SimProcess]:
+    """``reconcile sim serve --seed SEED OPTIONS...`` on a free port; stopped with SIGINT on exit.
+
+    Raises RuntimeError, with the server's error output, when it does not start.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconcile",
-            "sim",
-            "serve",
-            "--seed",
-            str(seed),
-            "--throttle",
-            "off",
-            *options,
-        ],
+        [sys.executable, "-m", "reconcile", "sim", "serve", "--seed", str(seed), "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = proc.stdout.readline().strip()
         if not line.startswith("listening on "):
             proc.kill()
             raise RuntimeError(
                 f"simulator did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
             )
-        yield SimProcess(url=line.split()[-1], pid=proc.pid, load_seconds=time.perf_counter() - started)
+        yield SimProcess(
+            url=line.removeprefix("listening on "), pid=proc.pid, load_seconds=time.perf_counter() - started
+        )
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
