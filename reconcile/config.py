@@ -107,7 +107,11 @@ class Config:
     guards: GuardSettings = field(default_factory=GuardSettings)
     oneroster: OneRosterSettings = field(default_factory=OneRosterSettings)
     roster: RosterSettings = field(default_factory=RosterSettings)
+    # Absolute once loaded: resolved against the config file's folder (the working
+    # directory when there is no file), so every command and every start directory
+    # (cron starts in $HOME) finds the same journal and the same lock.
     state_dir: str = ".reconcile"
+    source: str | None = None  # the config file read, None for defaults only
 
 
 class ConfigError(Exception):
@@ -123,11 +127,44 @@ def canvas_role(word: str) -> str:
     return ROLE_WORDS.get(word.strip().lower(), word.strip())
 
 
-def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+CONFIG_ENV = "RECONCILE_CONFIG"
+DEFAULT_CONFIG_FILE = "reconcile.yaml"
+
+
+def find_config(given: str | Path | None = None, *, env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file every command reads, found one way: ``-c`` (``given``), else the
+    ``RECONCILE_CONFIG`` environment variable, else ``./reconcile.yaml`` when it exists,
+    else None (defaults only).
+
+    A file named by ``-c`` or the variable must exist (:class:`ConfigError` otherwise):
+    a typo there must not silently fall back to defaults.
+    """
+    environ = os.environ if env is None else env
+    if given is not None:
+        return Path(given)
+    named = environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError([f"{named}: config file not found (named by {CONFIG_ENV})"])
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> Config:
     """Read and validate ``path`` (None: no file, all defaults) and apply environment overrides.
 
     Raises :class:`ConfigError` listing every problem, each naming the file and key.
-    ``env`` defaults to ``os.environ``; only ``CANVAS_API_URL`` is read from it.
+    ``env`` defaults to ``os.environ``; only ``CANVAS_API_URL`` is read from it. The
+    returned ``state_dir`` is absolute: a relative one is taken from the config file's
+    folder, or from ``cwd`` (default: the working directory) when there is no file.
+    Commands find ``path`` with :func:`find_config`.
     """
     environ = os.environ if env is None else env
     name = "<defaults>"
@@ -161,7 +198,13 @@ def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None
     config = _build(document)
     if url:
         config = dataclasses.replace(config, canvas=dataclasses.replace(config.canvas, url=url.rstrip("/")))
-    return config
+    base = Path(path).resolve().parent if path is not None else Path(cwd or os.getcwd()).resolve()
+    state_dir = Path(os.path.expanduser(config.state_dir))
+    return dataclasses.replace(
+        config,
+        state_dir=str(state_dir if state_dir.is_absolute() else base / state_dir),
+        source=str(path) if path is not None else None,
+    )
 
 
 def _validate(document: Any, name: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile.config import Config, ConfigError, config_to_dict, load_config
+from reconcile.config import Config, ConfigError, config_to_dict, find_config, load_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -21,13 +22,51 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_no_file_means_defaults() -> None:
-    assert load_config(None, env={}) == Config()
-    assert load_config(None, env={}).guards.protected_roles == ("TeacherEnrollment",)
+def test_no_file_means_defaults(tmp_path: Path) -> None:
+    config = load_config(None, env={}, cwd=tmp_path)
+    assert config == dataclasses.replace(Config(), state_dir=str(tmp_path.resolve() / ".reconcile"))
+    assert config.guards.protected_roles == ("TeacherEnrollment",)
 
 
 def test_empty_file_means_defaults(tmp_path: Path) -> None:
-    assert load_config(_write(tmp_path, "# nothing\n"), env={}) == Config()
+    path = _write(tmp_path, "# nothing\n")
+    assert load_config(path, env={}) == dataclasses.replace(
+        Config(), state_dir=str(tmp_path.resolve() / ".reconcile"), source=str(path)
+    )
+
+
+def test_state_dir_is_resolved_against_the_config_files_folder(tmp_path: Path, monkeypatch) -> None:
+    """cron starts in $HOME: a relative state_dir must not depend on where a command runs."""
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "reconcile.yaml"
+    path.write_text("state_dir: state/here\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_config(path, env={}).state_dir == str(tmp_path.resolve() / "conf" / "state" / "here")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(Path("conf/reconcile.yaml"), env={}).state_dir == str(
+        tmp_path.resolve() / "conf" / "state" / "here"
+    )
+    path.write_text(f"state_dir: {tmp_path / 'abs'}\n")
+    assert load_config(path, env={}).state_dir == str(tmp_path / "abs")
+
+
+def test_config_is_found_by_flag_then_environment_then_working_directory(tmp_path: Path, monkeypatch) -> None:
+    here = _write(tmp_path, "guards: {max_drops: 1}\n")
+    named = tmp_path / "named.yaml"
+    named.write_text("guards: {max_drops: 2}\n")
+    flagged = tmp_path / "flagged.yaml"
+    flagged.write_text("guards: {max_drops: 3}\n")
+    monkeypatch.chdir(tmp_path)
+    assert find_config(None, env={}) == Path("reconcile.yaml")
+    assert find_config(None, env={"RECONCILE_CONFIG": str(named)}) == named
+    assert find_config(str(flagged), env={"RECONCILE_CONFIG": str(named)}) == Path(flagged)
+    here.unlink()
+    assert find_config(None, env={}) is None
+    with pytest.raises(ConfigError) as caught:
+        find_config(None, env={"RECONCILE_CONFIG": str(tmp_path / "typo.yaml")})
+    assert "typo.yaml: config file not found (named by RECONCILE_CONFIG)" in caught.value.problems[0]
 
 
 def test_full_file_is_read_and_roles_normalised(tmp_path: Path) -> None:

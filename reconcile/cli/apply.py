@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import exitcodes
+from reconcile.cli.common import config_option, load_config_or_fail
 from reconcile.render.common import counted
 
 
@@ -34,15 +35,6 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
     return isinstance(data, dict) and "format_version" in data
 
 
-def _load_config(config_path: str | None) -> Any:
-    from reconcile.config import ConfigError, load_config
-
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        _fail(exitcodes.ERROR, "bad configuration:\n  " + "\n  ".join(exc.problems))
-
-
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--auto-approve", is_flag=True, help="Apply a plan made from rosters without asking.")
@@ -64,9 +56,7 @@ def _load_config(config_path: str | None) -> Any:
     show_default=True,
     help="Seconds to wait for another apply to finish (0: fail at once).",
 )
-@click.option(
-    "-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="reconcile.yaml"
-)
+@config_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def apply(
     inputs: tuple[str, ...],
@@ -91,7 +81,7 @@ def apply(
     from reconcile.canvas.errors import CanvasError
     from reconcile.plan import PlanFormatError, plan_from_json
 
-    config = _load_config(config_path)
+    config = load_config_or_fail(config_path)
     workers = parallelism or config.canvas.concurrency
     is_plan = _is_plan_file(inputs)
     try:
@@ -264,16 +254,14 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
 @click.command()
 @click.option("--run", "run_id", default=None, help="Show this run's operations (a unique prefix is enough).")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Runs to list.")
-@click.option(
-    "-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="reconcile.yaml"
-)
+@config_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def history(run_id: str | None, limit: int, config_path: str | None, output: str) -> None:
     """List past apply runs from the journal, or one run's operations with --run."""
     from reconcile.apply.journal import JOURNAL_FILE, Journal
     from reconcile.apply.report import record_to_dict, run_detail_text, run_to_dict, runs_text
 
-    config = _load_config(config_path)
+    config = load_config_or_fail(config_path)
     if not (Path(config.state_dir) / JOURNAL_FILE).exists():
         if output == "json":
             click.echo("[]" if run_id is None else "null")

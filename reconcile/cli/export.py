@@ -15,6 +15,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from reconcile import exitcodes
+from reconcile.cli.common import config_option, load_config_or_fail
 
 # Standard output is held back until the export succeeds: in memory up to this size (about
 # 300,000 CSV rows), in a temporary file beyond it.
@@ -61,9 +62,7 @@ def _fail(message: str) -> NoReturn:
 @click.option(
     "--out", type=click.Path(dir_okay=False, writable=True), help="Output file (default: standard output)."
 )
-@click.option(
-    "-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="reconcile.yaml"
-)
+@config_option
 def export(
     courses: tuple[str, ...],
     courses_file: str | None,
@@ -101,7 +100,7 @@ def export(
         _fail("give exactly one of --course (repeatable), --courses-file or --account")
     if term and not account:
         _fail("--term goes with --account")
-    config = _load_config(config_path)
+    config = load_config_or_fail(config_path)
     refs: list[str] = []
     filters: dict[str, str] = {}
     try:
@@ -139,15 +138,6 @@ def export(
             f"{stats.requests} requests{retried}.",
             err=True,
         )
-
-
-def _load_config(config_path: str | None) -> Any:
-    from reconcile.config import ConfigError, load_config
-
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        _fail("bad configuration:\n  " + "\n  ".join(exc.problems))
 
 
 def _course_refs(courses: tuple[str, ...], courses_file: str | None) -> list[str]:

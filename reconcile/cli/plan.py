@@ -16,6 +16,7 @@ from typing import NoReturn
 import click
 
 from reconcile import exitcodes
+from reconcile.cli.common import config_option, load_config_or_fail
 from reconcile.render.common import counted
 
 OUTPUTS = ("text", "markdown", "json")
@@ -35,13 +36,7 @@ def _colour(flag: bool | None) -> bool:
 
 @click.command()
 @click.argument("rosters", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="reconcile.yaml (default: ./reconcile.yaml when present).",
-)
+@config_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan document here.")
 @click.option(
     "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="What to print."
@@ -87,16 +82,10 @@ def plan(
     """
     from reconcile.canvas.errors import CanvasError
     from reconcile.canvas.snapshot import SnapshotError
-    from reconcile.config import ConfigError, load_config
     from reconcile.pipeline import RosterInvalid, make_plan, save_plan
     from reconcile.render import render
 
-    if config_path is None and os.path.isfile("reconcile.yaml"):
-        config_path = "reconcile.yaml"
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        _fail("bad configuration:\n  " + "\n  ".join(exc.problems))
+    config = load_config_or_fail(config_path)
     try:
         with _progress() as on_progress:
             result, _ = make_plan(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from reconcile import exitcodes
-from reconcile.config import ConfigError, load_config
+from reconcile.cli.common import config_option, load_config_or_fail
 from reconcile.render.common import counted
 from reconcile.roster import FORMATS, load_rosters
 from reconcile.roster.summary import summarise
@@ -20,13 +19,7 @@ MAX_WARNINGS = 100  # per run in text output; JSON always carries them all
 
 @click.command()
 @click.argument("rosters", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="reconcile.yaml (default: ./reconcile.yaml when present).",
-)
+@config_option
 @click.option(
     "--format",
     "roster_format",
@@ -50,12 +43,7 @@ def validate(rosters: tuple[str, ...], config_path: str | None, roster_format: s
     """
     if not rosters:
         _fail(output, ["no roster given: reconcile validate ROSTER..."])
-    if config_path is None and os.path.isfile("reconcile.yaml"):
-        config_path = "reconcile.yaml"  # as `reconcile plan` does
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        _fail(output, list(exc.problems))
+    config = load_config_or_fail(config_path, on_error=lambda problems: _fail(output, problems))
     result = load_rosters(rosters, config=config, format=roster_format)
     summary = summarise(result)
     if output == "json":
@@ -85,7 +73,7 @@ def validate(rosters: tuple[str, ...], config_path: str | None, roster_format: s
     _print_summary(result.inputs, summary)
 
 
-def _fail(output: str, messages: list[str]) -> None:
+def _fail(output: str, messages: list[str]) -> NoReturn:
     if output == "json":
         click.echo(json.dumps({"valid": False, "config_errors": messages}, indent=2))
     else:
