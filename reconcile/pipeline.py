@@ -198,9 +198,22 @@ def save_plan(plan: Plan, path: str | Path) -> None:
         raise
 
 
+def read_plan(text: str) -> Plan:
+    """Parse, validate and verify a saved plan (DESIGN §7: a reviewed document, not a script).
+
+    Raises ``PlanFormatError`` for a document that is not a plan of this format, and its
+    subclass ``PlanTampered`` for one whose requests, ids or structure do not follow from
+    its content (see :mod:`reconcile.planner.verify`)."""
+    from reconcile.planner.verify import verify_plan
+
+    plan = plan_from_json(text)
+    verify_plan(plan)
+    return plan
+
+
 def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file; raises ``PlanFormatError`` (or OSError) with a clear message."""
-    return plan_from_json(Path(path).read_text(encoding="utf-8"))
+    """:func:`read_plan` of a file; raises ``PlanFormatError`` (or OSError) with a clear message."""
+    return read_plan(Path(path).read_text(encoding="utf-8"))
 
 
 def _course_ref(value: str) -> str:

@@ -14,8 +14,10 @@ the other operation's Canvas response (the operation is also listed in ``depends
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -34,6 +36,7 @@ class Action(str, Enum):
 
 
 DROP_ACTIONS = frozenset({Action.INACTIVATE, Action.CONCLUDE, Action.DELETE})
+ARRIVAL_ACTIONS = frozenset({Action.ENROLL, Action.RESTORE, Action.REACTIVATE})
 CHANGE_ACTIONS = frozenset({Action.RESTORE, Action.REACTIVATE, Action.UPDATE, Action.SET_LAST_ATTENDED})
 
 # Reason codes an operation can carry.
@@ -118,6 +121,7 @@ class Plan:
     unmanaged: dict[str, int] = field(default_factory=dict)  # course ref -> untouched rows
     source: str = "live"  # live | snapshot:<path>
     format_version: int = FORMAT_VERSION
+    signature: str | None = None  # "hmac-sha256:<hex>" over canonical_bytes, when signed
 
     @property
     def tripped_guards(self) -> tuple[GuardResult, ...]:
@@ -191,6 +195,8 @@ def plan_to_dict(plan: Plan, *, include_id: bool = True) -> dict[str, Any]:
         ],
         "operations": [operation_to_dict(op) for op in plan.operations],
     }
+    if plan.signature is not None:
+        data["signature"] = plan.signature
     if not include_id:
         del data["plan_id"]
     return data
@@ -274,7 +280,44 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         unmanaged=dict(data.get("unmanaged", {})),
         source=data.get("source", "live"),
         format_version=data["format_version"],
+        signature=data.get("signature"),
     )
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+SIGNATURE_SCHEME = "hmac-sha256"
+
+
+def canonical_bytes(plan: Plan) -> bytes:
+    """The plan's content as one byte string, the signature left out: sorted keys, no
+    insignificant whitespace, UTF-8. The same plan gives the same bytes however its file
+    was indented, so a signature survives re-formatting but no change of content."""
+    data = plan_to_dict(replace(plan, signature=None))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign_plan(plan: Plan, key: bytes) -> Plan:
+    """``plan`` carrying an HMAC-SHA256 of its canonical bytes under ``key``.
+
+    Only the MAC goes into the document; the key never does. Anyone holding the key can
+    tell that the plan is, byte for byte in content, the one that was signed."""
+    if not key:
+        raise ValueError("the signing key is empty")
+    mac = hmac.new(key, canonical_bytes(plan), hashlib.sha256).hexdigest()
+    return replace(plan, signature=f"{SIGNATURE_SCHEME}:{mac}")
+
+
+def signature_valid(plan: Plan, key: bytes) -> bool:
+    """True when ``plan`` is signed and its signature is the one ``key`` gives its content
+    (compared in constant time)."""
+    if not plan.signature or not key:
+        return False
+    scheme, _, given = plan.signature.partition(":")
+    if scheme != SIGNATURE_SCHEME:
+        return False
+    expected = hmac.new(key, canonical_bytes(plan), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(given, expected)
 
 
 def _operation_from_dict(data: dict[str, Any]) -> Operation:

@@ -11,7 +11,13 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, load_config_or_fail
+from reconcile.cli.common import (
+    check_signature_or_fail,
+    config_option,
+    document_kind,
+    load_config_or_fail,
+    load_plan_or_fail,
+)
 from reconcile.render.common import counted
 
 
@@ -21,18 +27,9 @@ def _fail(code: int, message: str) -> NoReturn:
 
 
 def _is_plan_file(paths: Sequence[str]) -> bool:
-    """One JSON document with ``format_version``: a saved plan (rosters are CSV/YAML/folders)."""
-    if len(paths) != 1 or not Path(paths[0]).is_file():
-        return False
-    try:
-        with open(paths[0], "rb") as fh:
-            head = fh.read(1 << 16).lstrip()
-        if not head.startswith(b"{"):
-            return False
-        data = json.loads(Path(paths[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "format_version" in data
+    """One JSON document that is not a roster: a saved plan, or what looks like one (a
+    damaged plan, a snapshot), which :func:`load_plan_or_fail` then names for what it is."""
+    return len(paths) == 1 and document_kind(paths[0]) is not None
 
 
 @click.command()
@@ -56,6 +53,11 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
     show_default=True,
     help="Seconds to wait for another apply to finish (0: fail at once).",
 )
+@click.option(
+    "--require-signature",
+    is_flag=True,
+    help="Refuse a plan that is not signed with the key in RECONCILE_SIGNING_KEY (see plan --sign).",
+)
 @config_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def apply(
@@ -66,35 +68,45 @@ def apply(
     refresh: bool,
     verify: bool,
     lock_timeout: float,
+    require_signature: bool,
     config_path: str | None,
     output: str,
 ) -> None:
     """Apply a saved plan (PLAN.json), or plan from ROSTER files and apply after confirmation.
 
-    A saved plan is applied exactly as reviewed: refused if Canvas changed meanwhile
-    (exit 4, or --refresh to re-plan), if a safety guard tripped (exit 3, or
-    --allow-drops), or if another apply runs (exit 6). Every operation is journaled in
-    the state dir, so running the same apply again after a crash or failure resumes:
-    done operations are not repeated. Exit 5 when operations failed.
+    A saved plan is applied exactly as reviewed: refused if it was edited after it was
+    made (exit 1: every request must follow from the content `reconcile show` renders),
+    if its signature does not match (exit 1), if Canvas changed meanwhile (exit 4, or
+    --refresh to re-plan), if a safety guard tripped (exit 3, or --allow-drops), or if
+    another apply runs (exit 6). Every operation is journaled in the state dir, so
+    running the same apply again after a crash or failure resumes: done operations are
+    not repeated. Exit 5 when operations failed.
     """
     from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
-    from reconcile.plan import PlanFormatError, plan_from_json
 
     config = load_config_or_fail(config_path)
     workers = parallelism or config.canvas.concurrency
     is_plan = _is_plan_file(inputs)
+    saved = None
+    if is_plan:  # verified before anything else: a refused plan costs no network call
+        saved = load_plan_or_fail(inputs[0])
+        signature = check_signature_or_fail(saved, inputs[0], required=require_signature)
+        if signature == "unchecked":
+            click.echo(
+                f"Note: {inputs[0]} is signed, but RECONCILE_SIGNING_KEY is not set here to check it.",
+                err=True,
+            )
+    elif require_signature:
+        _fail(exitcodes.ERROR, "--require-signature applies to a saved plan file, not to rosters")
     try:
         client = CanvasClient.from_env(config.canvas, concurrency=workers)
     except CanvasError as exc:
         _fail(exitcodes.ERROR, str(exc))
     with client:
         try:
-            if is_plan:
-                try:
-                    plan = plan_from_json(Path(inputs[0]).read_text(encoding="utf-8"))
-                except PlanFormatError as exc:
-                    _fail(exitcodes.ERROR, str(exc))
+            if saved is not None:
+                plan = saved
                 roster_paths = [str(i["path"]) for i in plan.inputs if i.get("path")]
             else:
                 roster_paths = list(inputs)

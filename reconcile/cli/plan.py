@@ -16,7 +16,14 @@ from typing import NoReturn
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, load_config_or_fail
+from reconcile.cli.common import (
+    SIGNING_KEY_ENV,
+    check_signature_or_fail,
+    config_option,
+    load_config_or_fail,
+    load_plan_or_fail,
+    signing_key,
+)
 from reconcile.render.common import counted
 
 OUTPUTS = ("text", "markdown", "json")
@@ -64,6 +71,11 @@ def _colour(flag: bool | None) -> bool:
 @click.option(
     "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
 )
+@click.option(
+    "--sign",
+    is_flag=True,
+    help=f"Sign the plan (HMAC-SHA256) with the key in {SIGNING_KEY_ENV}, for apply --require-signature.",
+)
 def plan(
     rosters: tuple[str, ...],
     config_path: str | None,
@@ -74,17 +86,22 @@ def plan(
     snapshot: str | None,
     roster_format: str,
     color: bool | None,
+    sign: bool,
 ) -> None:
     """Compare ROSTER files with Canvas and show the operations that would make Canvas match.
 
     Nothing in Canvas is changed. Save the plan with --out and apply exactly that file with
-    `reconcile apply plan.json` after review.
+    `reconcile apply plan.json` after review. With --sign the saved plan carries a signature
+    that `reconcile apply --require-signature` checks, so a CI apply job runs only a plan
+    its own plan job produced.
     """
     from reconcile.canvas.errors import CanvasError
     from reconcile.canvas.snapshot import SnapshotError
     from reconcile.pipeline import RosterInvalid, make_plan, save_plan
+    from reconcile.plan import sign_plan
     from reconcile.render import render
 
+    key = signing_key(needed_for="--sign") if sign else None  # before any network call
     config = load_config_or_fail(config_path)
     try:
         with _progress() as on_progress:
@@ -103,6 +120,8 @@ def plan(
         _fail(f"{counted(len(exc.problems), 'problem')} in the roster; {done}")
     except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
         _fail(_one_line(exc))
+    if key is not None:
+        result = sign_plan(result, key)
     if out_path:
         try:
             save_plan(result, out_path)
@@ -129,18 +148,23 @@ def plan(
     "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
 )
 def show(plan_file: str, output: str, color: bool | None) -> None:
-    """Show a saved plan file as text, Markdown (for CI pages) or JSON."""
-    from reconcile.pipeline import load_plan
-    from reconcile.plan import PlanFormatError
+    """Show a saved plan file as text, Markdown (for CI pages) or JSON.
+
+    The plan is verified first, as apply verifies it: a plan edited after it was made
+    (or whose signature does not match, when RECONCILE_SIGNING_KEY is set) is refused
+    with exit 1, so what is shown is what apply would send.
+    """
     from reconcile.render import render
 
-    try:
-        saved = load_plan(plan_file)
-    except PlanFormatError as exc:
-        _fail(f"{plan_file}: {exc}")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {plan_file}: {exc}")
+    saved = load_plan_or_fail(plan_file)
+    signature = check_signature_or_fail(saved, plan_file, required=False)
     click.echo(render(saved, output, color=output == "text" and _colour(color)), nl=False)
+    notes = {
+        "signed": f"Signature: valid under the key in {SIGNING_KEY_ENV}.",
+        "unchecked": f"Signature: present, not checked ({SIGNING_KEY_ENV} is not set).",
+    }
+    if signature in notes:
+        click.echo(notes[signature], err=True)
 
 
 @contextmanager

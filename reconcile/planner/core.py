@@ -260,13 +260,17 @@ def _users_of(current: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return current.loc[rows, ["user_id", "sis_user_id", "user_integration_id", "login_id"]]
 
 
-def _with_id(plan: Plan) -> Plan:
-    # operation ids already hash each operation's content, so hash those instead of the operations
-    head = plan_to_dict(Plan(**{**plan.__dict__, "operations": ()}), include_id=False)
+def plan_id_of(plan: Plan) -> str:
+    """The id ``plan``'s content gives: a hash of everything but the id and the signature,
+    its operations represented by their ids (which already hash each operation's content)."""
+    head = plan_to_dict(Plan(**{**plan.__dict__, "operations": (), "signature": None}), include_id=False)
     head["operations"] = [op.id for op in plan.operations]
     body = json.dumps(head, sort_keys=True, ensure_ascii=False)
-    plan_id = hashlib.sha256(body.encode("utf-8")).hexdigest()[:24]
-    return Plan(**{**plan.__dict__, "plan_id": plan_id})
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:24]
+
+
+def _with_id(plan: Plan) -> Plan:
+    return Plan(**{**plan.__dict__, "plan_id": plan_id_of(plan)})
 
 
 def _attrs_differ(

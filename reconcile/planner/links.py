@@ -15,7 +15,8 @@ import hashlib
 from collections import defaultdict
 from typing import Any, TypeVar
 
-from reconcile.plan import Action, Operation, Request
+from reconcile.plan import Action, Operation, Request, Target
+from reconcile.planner.calls import derive_request
 from reconcile.planner.warnings import WarningSink
 
 TASKS = ("inactivate", "conclude", "delete")
@@ -122,19 +123,25 @@ def _sort_key(draft: dict[str, Any]) -> tuple[Any, ...]:
     return (t.course, t.section or "", t.user, t.role, t.associated_user or "", ACTION_ORDER[draft["action"]])
 
 
-def _content(
-    draft: dict[str, Any], *, move_id: str | None, deps: tuple[str, ...], params: dict[str, Any]
+def content_text(
+    *,
+    action: str,
+    target: Target,
+    request: Request,
+    reason: str,
+    before: dict[str, Any] | None,
+    depends_on: tuple[str, ...],
+    move_id: str | None,
+    origin: tuple[str, ...],
 ) -> str:
     """Canonical text of what identifies an operation: its fields joined with separator
     characters that refs and values do not contain (a placeholder parameter goes through
     ``repr``). ``after`` and ``detail`` follow from the request and reason; ``before`` is
     represented by the row's id and state, which the stale check guards anyway."""
-    t = draft["target"]
-    request = draft["request"]
-    before = draft["before"]
+    t = target
     return "\x1f".join(
         (
-            draft["action"],
+            action,
             t.course,
             t.section or "",
             t.user,
@@ -142,13 +149,26 @@ def _content(
             t.associated_user or "",
             request.method,
             request.path,
-            _params_text(params),
-            draft["reason"],
+            _params_text(request.params),
+            reason,
             f"{before['id']}:{before['state']}" if before else "",
-            ",".join(deps),
+            ",".join(depends_on),
             move_id or "",
-            ";".join(draft["origin"]),
+            ";".join(origin),
         )
+    )
+
+
+def _content(draft: dict[str, Any], *, move_id: str | None, deps: tuple[str, ...], request: Request) -> str:
+    return content_text(
+        action=draft["action"],
+        target=draft["target"],
+        request=request,
+        reason=draft["reason"],
+        before=draft["before"],
+        depends_on=deps,
+        move_id=move_id,
+        origin=draft["origin"],
     )
 
 
@@ -159,8 +179,43 @@ def _params_text(params: dict[str, Any]) -> str:
         return "\x1e".join([f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in params.items()])
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
+    """The 16-hex-digit content hash operation ids are made of."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def operation_id(op: Operation) -> str:
+    """The id ``op``'s content gives (what the planner assigned, unless the plan was edited)."""
+    return digest(
+        content_text(
+            action=op.action.value,
+            target=op.target,
+            request=op.request,
+            reason=op.reason,
+            before=op.before,
+            depends_on=op.depends_on,
+            move_id=op.move_id,
+            origin=op.origin,
+        )
+    )
+
+
+def move_id_of(arrival: Operation, drop: Operation) -> str:
+    """The move id of an arrival and the drop it pairs with: their content without ids,
+    dependencies or placeholders (which :func:`finalise` only knows later)."""
+    base = ""
+    for op in (arrival, drop):
+        base += content_text(
+            action=op.action.value,
+            target=op.target,
+            request=derive_request(op.action.value, op.target, op.before, op.after),
+            reason=op.reason,
+            before=op.before,
+            depends_on=(),
+            move_id=None,
+            origin=op.origin,
+        )
+    return "m" + digest(base)[:15]
 
 
 def finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
@@ -171,9 +226,9 @@ def finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
         if j is None or i in move_ids:
             continue
         a, b = (i, j) if draft["action"] in ARRIVALS else (j, i)
-        base = _content(drafts[a], move_id=None, deps=(), params=drafts[a]["request"].params)
-        base += _content(drafts[b], move_id=None, deps=(), params=drafts[b]["request"].params)
-        move_ids[i] = move_ids[j] = "m" + _digest(base)[:15]
+        base = _content(drafts[a], move_id=None, deps=(), request=drafts[a]["request"])
+        base += _content(drafts[b], move_id=None, deps=(), request=drafts[b]["request"])
+        move_ids[i] = move_ids[j] = "m" + digest(base)[:15]
     ids: dict[int, str] = {}
     ops: dict[int, Operation] = {}
     pending = list(range(len(drafts)))
@@ -190,25 +245,24 @@ def finalise(drafts: list[dict[str, Any]]) -> tuple[Operation, ...]:
                     waiting.append(i)
                     continue
             request = draft["request"]
-            params = request.params
-            if draft["placeholder"] is not None:
-                params = dict(params)
-                params["enrollment[associated_user_id]"] = {
-                    "from_operation": ids[draft["placeholder"]],
-                    "field": "user_id",
-                }
+            if draft["placeholder"] is not None:  # the same derivation, now that the source has an id
+                request = derive_request(
+                    draft["action"],
+                    draft["target"],
+                    draft["before"],
+                    draft["after"],
+                    observee_from=ids[draft["placeholder"]],
+                )
             deps = tuple(sorted({ids[n] for n in draft["deps"]})) if draft["deps"] else ()
             move_id = move_ids.get(i)
-            op_id = _digest(_content(draft, move_id=move_id, deps=deps, params=params))
+            op_id = digest(_content(draft, move_id=move_id, deps=deps, request=request))
             ids[i] = op_id
             ops[i] = frozen(
                 Operation,
                 id=op_id,
                 action=ACTIONS[draft["action"]],
                 target=draft["target"],
-                request=request
-                if params is request.params
-                else Request(request.method, request.path, params),
+                request=request,
                 reason=draft["reason"],
                 before=draft["before"],
                 after=draft["after"],

@@ -1,22 +1,17 @@
 """Turning decided rows into :class:`reconcile.plan.Operation` objects. Pure.
 
 Only rows that change reach this module (a few percent of a large roster), so plain
-Python per row is fine here. Every request is the exact call apply will make:
-- POST upserts of an existing row go to ``/api/v1/sections/<its numeric section id>/
-  enrollments`` with its numeric user id, type and role_id, because Canvas matches the
-  upsert on (user, type, role, section, associated user) and would otherwise create a
-  second row in the default section (facts §3.4). They carry the full attribute set:
-  managed values from the roster, unmanaged ones copied from Canvas, since a re-POST
-  clears whatever it omits; and always an explicit ``enrollment[enrollment_state]``.
-- DELETE and reactivate use the course's numeric id and the enrollment id (facts §5).
-- last_attended uses numeric course and user ids: with SIS ids in that path Canvas
-  matches nothing yet answers 200 (facts §5.5).
+Python per row is fine here. Each operation's ``before`` (the Canvas row, with its ids)
+and ``after`` (what the row becomes, and what a POST sends: managed values from the
+roster, unmanaged ones copied from Canvas, since a re-POST clears whatever it omits) are
+gathered here; the request itself is derived from them by
+:func:`reconcile.planner.calls.derive_request`, the same function that verifies a saved
+plan on load.
 """
 
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,13 +21,12 @@ import pandas as pd
 
 from reconcile.config import Config
 from reconcile.frames import BASE_TYPES
-from reconcile.plan import DROP_ACTIONS, Action, Operation, Request, Target
+from reconcile.plan import DROP_ACTIONS, Action, Operation, Target
+from reconcile.planner.calls import derive_request
 from reconcile.planner.keys import (
     NO_ASSOCIATE,
-    bool_text,
     current_section_ref,
     current_user_ref,
-    escape_ref,
     int_or_none,
     iso_series,
     text_or_none,
@@ -150,7 +144,7 @@ def summarize(operations: tuple[Operation, ...]) -> dict[str, int]:
 # A row is a plain tuple built by zip in C: the fields above, then these.
 
 DATES = ("start_at", "end_at", "last_attended_at")
-CURRENT_REFS = ("section_ref", "user_ref")
+CURRENT_REFS = ("updated_at", "section_ref", "user_ref")
 
 
 def _records(
@@ -158,16 +152,19 @@ def _records(
 ) -> dict[int, tuple[Any, ...]]:
     """``{position: (*fields, *DATES)}`` for the rows at ``positions`` (-1 entries ignored):
     values as Python objects (missing ones None), dates as Canvas's ISO text. Canvas rows
-    (``fields`` is CURRENT_FIELDS) also carry their section and user as refs (CURRENT_REFS)."""
+    (``fields`` is CURRENT_FIELDS) also carry updated_at, and their section and user as
+    refs (CURRENT_REFS)."""
     wanted = np.unique(positions[positions >= 0])
     if len(wanted) == 0:
         return {}
     refs = fields is CURRENT_FIELDS
-    names = list(dict.fromkeys((*fields, *DATES, *(("sis_section_id", "sis_user_id") if refs else ()))))
+    extra = ("updated_at", "sis_section_id", "sis_user_id") if refs else ()
+    names = list(dict.fromkeys((*fields, *DATES, *extra)))
     sub = frame.iloc[wanted, [frame.columns.get_loc(name) for name in names]]  # no million-row copy
     data = [sub[name].to_numpy(dtype=object, na_value=None).tolist() for name in fields]
     data += [iso_series(sub[name]) for name in DATES]
     if refs:
+        data.append(iso_series(sub["updated_at"]))
         data.append(current_section_ref(sub).tolist())
         data.append(current_user_ref(sub).tolist())
     return dict(zip(wanted.tolist(), zip(*data, strict=True), strict=True))
@@ -216,7 +213,7 @@ C_STATE, C_LIMIT, C_ASSOC_ID = (
     _C[n] for n in ("state", "limit_privileges_to_course_section", "associated_user_id")
 )
 C_START, C_END, C_LAST_ATTENDED = (_C[n] for n in DATES)
-C_SECTION_REF, C_USER_REF = (_C[n] for n in CURRENT_REFS)
+C_UPDATED_AT, C_SECTION_REF, C_USER_REF = (_C[n] for n in CURRENT_REFS)
 
 
 def _draft(
@@ -260,7 +257,9 @@ def _draft(
             role=d[D_ROLE],
             associated_user=d[D_OBSERVEE],
         )
-    request, after = _request(action, post_state, d, c, role_ids=role_ids, notify_default=notify_default)
+    before = _before(c) if c is not None else None
+    after = _after(action, post_state, d, c, role_ids=role_ids, notify_default=notify_default)
+    request = derive_request(action, target, before, after)
     origin: tuple[str, ...] = ()
     if d is not None and (d[D_ORIGIN_FILE] or d[D_ORIGIN_ROW]):
         origin = (f"{d[D_ORIGIN_FILE] or '?'}:{d[D_ORIGIN_ROW] or '?'}",)
@@ -270,7 +269,7 @@ def _draft(
         "request": request,
         "reason": reason,
         "detail": detail,
-        "before": _before(c) if c is not None else None,
+        "before": before,
         "after": after,
         "origin": origin,
         "uid": uid,
@@ -294,8 +293,11 @@ def _assoc_id(d: tuple[Any, ...] | None, c: tuple[Any, ...] | None) -> int | Non
 
 
 def _before(c: tuple[Any, ...]) -> dict[str, Any]:
+    """The Canvas row an operation acts on: the ids its request is derived from, and the
+    values apply compares with a fresh fetch (updated_at included, see reconcile.apply.stale)."""
     return {
         "id": c[C_ID],
+        "course_id": c[C_COURSE_ID],
         "state": c[C_STATE],
         "section_id": c[C_SECTION_ID],
         "section": c[C_SECTION_REF],
@@ -306,18 +308,11 @@ def _before(c: tuple[Any, ...]) -> dict[str, Any]:
         "limit_privileges_to_course_section": bool(c[C_LIMIT] or False),
         "associated_user_id": c[C_ASSOC_ID],
         "last_attended_at": c[C_LAST_ATTENDED],
+        "updated_at": c[C_UPDATED_AT],
     }
 
 
-_PLAIN_REF = re.compile(r"[A-Za-z0-9_.~:-]*")  # what quote(ref, safe=":") returns unchanged
-
-
-def _path_segment(ref: str) -> str:
-    ref = str(ref)
-    return ref if _PLAIN_REF.fullmatch(ref) else escape_ref(ref)
-
-
-def _request(
+def _after(
     action: str,
     post_state: str,
     d: tuple[Any, ...] | None,
@@ -325,78 +320,52 @@ def _request(
     *,
     role_ids: _RoleIds,
     notify_default: bool,
-) -> tuple[Request, dict[str, Any]]:
+) -> dict[str, Any]:
+    """What the row should be after the operation, and for a POST every value it sends:
+    the inputs :func:`reconcile.planner.calls.derive_request` turns into the request."""
     if action in TASKS:
-        assert c is not None
-        path = f"/api/v1/courses/{c[C_COURSE_ID]}/enrollments/{c[C_ID]}"
-        return Request("DELETE", path, {"task": TASKS[action]}), {"state": DROPPED_STATE[action]}
+        return {"state": DROPPED_STATE[action]}
     if action == "reactivate":
-        assert c is not None
-        path = f"/api/v1/courses/{c[C_COURSE_ID]}/enrollments/{c[C_ID]}/reactivate"
-        return Request("PUT", path, {}), {"state": "active"}
+        return {"state": "active"}
     if action == "set_last_attended":
-        assert c is not None and d is not None
-        path = f"/api/v1/courses/{c[C_COURSE_ID]}/users/{c[C_USER_ID]}/last_attended"
-        attended = d[D_LAST_ATTENDED]
-        return Request("PUT", path, {"date": attended}), {"last_attended_at": attended}
+        assert d is not None
+        return {"last_attended_at": d[D_LAST_ATTENDED]}
     assert d is not None
-    course, section, user, role, role_id = d[D_COURSE], d[D_SECTION], d[D_USER], d[D_ROLE], d[D_ROLE_ID]
-    params: dict[str, Any] = {}
-    assoc_param: int | None = None
+    course, role, role_id = d[D_COURSE], str(d[D_ROLE]), d[D_ROLE_ID]
+    assoc: int | None = None
     if c is not None:
-        path = f"/api/v1/sections/{c[C_SECTION_ID]}/enrollments"
-        params["enrollment[user_id]"] = str(c[C_USER_ID])
-        params["enrollment[type]"] = str(c[C_TYPE])
-        if c[C_ROLE_ID] is not None:
-            params["enrollment[role_id]"] = str(c[C_ROLE_ID])
+        kind: str | None = str(c[C_TYPE])
+        role_id = c[C_ROLE_ID]
         if c[C_ASSOC_ID] is not None:
-            params["enrollment[associated_user_id]"] = str(c[C_ASSOC_ID])
-            assoc_param = int(params["enrollment[associated_user_id]"])
+            assoc = int(c[C_ASSOC_ID])
     else:
-        if section:
-            path = f"/api/v1/sections/{_path_segment(section)}/enrollments"
-        else:
-            path = f"/api/v1/courses/{_path_segment(course)}/enrollments"
-        params["enrollment[user_id]"] = str(user)
-        role = str(role)
         built_in = role in BASE_TYPES
-        base = d[D_TYPE] or (role if built_in else None)
-        if base:
-            params["enrollment[type]"] = base
-        if role_id is None and not built_in:
+        kind = d[D_TYPE] or (role if built_in else None)
+        if built_in:
+            role_id = None
+        elif role_id is None:
             role_id = role_ids.get((str(course), role))
-        if role_id is not None and not built_in:
-            params["enrollment[role_id]"] = str(role_id)
-        elif not built_in:
-            params["enrollment[role]"] = role  # deprecated by Canvas but resolved by name (facts §3.1)
         assoc_id = d[D_ASSOC_ID]
         if assoc_id is not None and assoc_id != NO_ASSOCIATE:
-            params["enrollment[associated_user_id]"] = str(assoc_id)
-            assoc_param = int(params["enrollment[associated_user_id]"])
-    params["enrollment[enrollment_state]"] = post_state
+            assoc = int(assoc_id)
     if d[D_DATES_MANAGED] or c is None:
         start, end = d[D_START], d[D_END]
     else:
         start, end = c[C_START], c[C_END]
-    if start is not None:
-        params["enrollment[start_at]"] = start
-    if end is not None:
-        params["enrollment[end_at]"] = end
     if d[D_LIMIT_MANAGED]:
         limit = bool(d[D_LIMIT] or False)
     elif c is not None:
         limit = bool(c[C_LIMIT] or False)
     else:
         limit = False
-    params["enrollment[limit_privileges_to_course_section]"] = bool_text(limit)
-    notify = notify_default if d[D_NOTIFY] is None else bool(d[D_NOTIFY])
-    params["enrollment[notify]"] = bool_text(notify)
-    state = post_state if action != "update" or c is None else str(c[C_STATE])
-    after = {
-        "state": state,
+    return {
+        "state": post_state if action != "update" or c is None else str(c[C_STATE]),
         "start_at": start,
         "end_at": end,
         "limit_privileges_to_course_section": limit,
-        "associated_user_id": assoc_param,
+        "associated_user_id": assoc,
+        "requested_state": post_state,
+        "type": kind,
+        "role_id": None if role_id is None else int(role_id),
+        "notify": notify_default if d[D_NOTIFY] is None else bool(d[D_NOTIFY]),
     }
-    return Request("POST", path, params), after

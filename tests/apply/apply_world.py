@@ -177,3 +177,65 @@ def sim_put(url: str, path: str, body: dict[str, Any]) -> Any:
     )
     answer.raise_for_status()
     return answer.json() if answer.content else None
+
+
+def reseal(data: dict[str, Any]) -> dict[str, Any]:
+    """A plan document that a test edited on purpose (an operation's content, or operations
+    left out), made whole again the way the planner would have written it: each request
+    derived anew from its content, dangling dependencies and half moves dropped, ids
+    recomputed in dependency order, then the summary and the plan id.
+
+    For tests that need a plan Canvas will fail on (a user Canvas does not know), not for
+    tampering tests: those must not reseal, and the ones that do check what apply does
+    with a plan whose hashes were recomputed after an edit."""
+    from dataclasses import replace
+
+    from reconcile.plan import ARRIVAL_ACTIONS, plan_from_dict, plan_to_json
+    from reconcile.planner.calls import ASSOCIATED, derive_request
+    from reconcile.planner.core import plan_id_of
+    from reconcile.planner.links import move_id_of, operation_id
+    from reconcile.planner.ops import summarize
+
+    plan = plan_from_dict(data)
+    present = {op.id for op in plan.operations}
+    halves: dict[str, list[Any]] = {}
+    for op in plan.operations:
+        if op.move_id:
+            halves.setdefault(op.move_id, []).append(op)
+    move_ids: dict[str, str | None] = {}
+    for move_id, ops in halves.items():
+        if len(ops) == 2:
+            arrival, drop = sorted(ops, key=lambda o: o.action not in ARRIVAL_ACTIONS)
+            move_ids[move_id] = move_id_of(arrival, drop)
+        else:
+            move_ids[move_id] = None
+    new_ids: dict[str, str] = {}
+    rebuilt: dict[str, Any] = {}
+    pending = list(plan.operations)
+    while pending:
+        waiting = []
+        for op in pending:
+            deps = [d for d in op.depends_on if d in present]
+            if any(d not in new_ids for d in deps):
+                waiting.append(op)
+                continue
+            held = op.request.params.get(ASSOCIATED)
+            source = held.get("from_operation") if isinstance(held, dict) else None
+            new = replace(
+                op,
+                request=derive_request(
+                    op.action.value, op.target, op.before, op.after, observee_from=new_ids.get(str(source))
+                ),
+                depends_on=tuple(sorted(new_ids[d] for d in deps)),
+                move_id=move_ids.get(op.move_id) if op.move_id else None,
+            )
+            new = replace(new, id=operation_id(new))
+            new_ids[op.id] = new.id
+            rebuilt[op.id] = new
+        assert len(waiting) < len(pending), "cyclic dependencies"
+        pending = waiting
+    operations = tuple(rebuilt[op.id] for op in plan.operations)
+    plan = replace(plan, operations=operations, summary=summarize(operations), signature=None)
+    plan = replace(plan, plan_id=plan_id_of(plan))
+    resealed: dict[str, Any] = json.loads(plan_to_json(plan))
+    return resealed

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from apply_world import ROOT, config_for, plan_live, sim_env, write_config
+from apply_world import ROOT, config_for, plan_live, reseal, sim_env, write_config
 from click.testing import CliRunner
 
 from reconcile.apply import Journal
@@ -164,7 +164,8 @@ def test_guard_refuses_with_exit_3_unless_allow_drops(world, tmp_path: Path) -> 
 def test_failed_operation_exits_5_with_canvas_message_and_the_rest_applies(world) -> None:
     data = json.loads(world.plan_path.read_text())
     victim = next(op for op in data["operations"] if op["action"] == "enroll" and not op["depends_on"])
-    victim["request"]["params"]["enrollment[user_id]"] = "sis_user_id:NO-SUCH-USER"
+    victim["target"]["user"] = "sis_user_id:NO-SUCH-USER"  # as if the user left Canvas after the plan
+    data = reseal(data)
     world.plan_path.write_text(json.dumps(data))
     result = invoke(world, str(world.plan_path))
     assert result.exit_code == 5, result.output
@@ -177,7 +178,7 @@ def test_verify_reports_what_is_left_and_exits_5(world) -> None:
     kept = [op for op in data["operations"] if op["action"] != "restore"]
     assert len(kept) < len(data["operations"])
     data["operations"] = kept
-    world.plan_path.write_text(json.dumps(data))
+    world.plan_path.write_text(json.dumps(reseal(data)))
     result = invoke(world, str(world.plan_path), "--verify", "--output", "json")
     assert result.exit_code == 5, result.output
     summary = json.loads(result.output)
@@ -217,11 +218,18 @@ def test_bad_token_exits_1_without_leaking_it(world) -> None:
 
 
 def test_two_concurrent_applies_second_exits_6_naming_the_holder(world) -> None:
-    world.sim.set_faults(latency_ms=300)  # keep the first apply busy
+    # Keep the first apply busy for seconds, one request at a time: the second process needs
+    # a second or more just to start on a loaded machine, and must still find the lock held.
+    world.sim.set_faults(latency_ms=700)
     env = sim_env(world.url, world.token)
     cmd = [sys.executable, "-m", "reconcile", "apply", str(world.plan_path), "-c", str(world.config_path)]
     first = subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*cmd, "--parallelism", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         holder = None
@@ -270,7 +278,8 @@ def test_every_example_converges_with_its_own_config(
 def test_resumed_run_ignores_our_writes_but_refuses_a_hand_edit_in_between(world) -> None:
     data = json.loads(world.plan_path.read_text())
     victim = next(op for op in data["operations"] if op["action"] == "enroll" and not op["depends_on"])
-    victim["request"]["params"]["enrollment[user_id]"] = "sis_user_id:NO-SUCH-USER"
+    victim["target"]["user"] = "sis_user_id:NO-SUCH-USER"
+    data = reseal(data)
     world.plan_path.write_text(json.dumps(data))
     assert invoke(world, str(world.plan_path)).exit_code == 5
     again = invoke(world, str(world.plan_path), "--output", "json")

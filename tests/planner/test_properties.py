@@ -15,6 +15,7 @@ from reconcile.config import Config, ManageSettings
 from reconcile.frames import CURRENT_COLUMNS, DESIRED_COLUMNS, conform
 from reconcile.plan import plan_from_json, plan_to_json
 from reconcile.planner import build_plan
+from reconcile.planner.verify import verify_plan
 
 from .execute import execute
 from .factory import NOW, SECTIONS, config, current_frame, desired_frame, have, plan_of, want
@@ -134,6 +135,7 @@ def test_plans_are_deterministic_and_round_trip(
     ids = [op.id for op in first.operations]
     assert len(ids) == len(set(ids))
     assert all(dep in ids for op in first.operations for dep in op.depends_on)
+    verify_plan(plan_from_json(text))  # what the planner writes, the load-time check accepts
 
 
 # --- over real HTTP ----------------------------------------------------------------------
