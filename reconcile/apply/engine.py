@@ -1,7 +1,8 @@
 """``apply_plan``: lock → stale check → guards → execute (journaled) → optional verify (DESIGN §7).
 
 The refusals are exceptions the CLI maps to exit codes: :class:`LockHeld` (6),
-:class:`StalePlan` (4), :class:`GuardTripped` (3), :class:`WrongCanvas` (1). A finished
+:class:`StalePlan` (4), :class:`GuardTripped` (3), :class:`WrongCanvas` and
+:class:`PlanMismatch` (1). A finished
 run, with or without failed operations, is an :class:`ApplyResult`.
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "ApplyResult",
     "GuardTripped",
     "LockHeld",
+    "PlanMismatch",
     "StalePlan",
     "WrongCanvas",
     "apply_plan",
@@ -67,6 +69,16 @@ class GuardTripped(Exception):
 
 class WrongCanvas(Exception):
     """The plan was made against a different Canvas than the one configured."""
+
+
+class PlanMismatch(Exception):
+    """The plan's enrollment ids are not those of its targets in Canvas (an edited plan
+    whose hashes were recomputed); refused before any write."""
+
+    def __init__(self, problems: Sequence[str], *, run_id: str) -> None:
+        self.problems = tuple(problems)
+        self.run_id = run_id
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -243,6 +255,10 @@ def _apply_locked(
         )
         raise StalePlan(changed, run_id=run_id)
 
+    foreign = stale.foreign_operations(plan, current) if current is not None else []
+    if foreign:
+        _refuse(journal, run_id, plan, url, overrides, outcome="refused", message=foreign[0])
+        raise PlanMismatch(foreign, run_id=run_id)
     tripped = plan.tripped_guards
     if tripped and not allow_drops:
         _refuse(

@@ -152,6 +152,61 @@ def changed_since_baseline(
     return changed
 
 
+def foreign_operations(plan: Plan, current: pd.DataFrame) -> list[str]:
+    """Operations whose ids are not those of their target in the freshly fetched ``current``.
+
+    A plan verified on load (reconcile.planner.verify) derives every request from its
+    operation's content, but only Canvas can say that ``before.id`` is an enrollment of the
+    target course, with that course id, section and user, and that an observer's
+    ``associated_user_id`` is the user its target names. A plan whose hashes were recomputed
+    after such an edit passes the load-time check; it stops here, before any write."""
+    wanted = [op for op in plan.operations if op.before is not None]
+    observers = [
+        op
+        for op in plan.operations
+        if isinstance((op.after or {}).get("associated_user_id"), int) and op.target.associated_user
+    ]
+    if not wanted and not observers:
+        return []
+    columns = ["id", "course_ref", "course_id", "course_section_id", "user_id"]
+    rows = current[columns].drop_duplicates("id").set_index("id") if not current.empty else None
+    problems = []
+    for op in wanted:
+        before = op.before or {}
+        eid = before.get("id")
+        name = f"{op.action.value} {op.target.user} in {op.target.course}"
+        if rows is None or eid not in rows.index:
+            problems.append(
+                f"{name} acts on enrollment {eid}, which is not an enrollment of {op.target.course}"
+            )
+            continue
+        row = rows.loc[eid]
+        checks = [("course_ref", op.target.course), ("course_id", before.get("course_id"))]
+        if op.action in (Action.ENROLL, Action.RESTORE, Action.UPDATE, Action.SET_LAST_ATTENDED):
+            checks.append(("user_id", before.get("user_id")))
+        if op.action in (Action.RESTORE, Action.UPDATE):
+            checks.append(("course_section_id", before.get("section_id")))
+        for column, expected in checks:
+            if _text(row[column]) != _text(expected):
+                problems.append(
+                    f"{name} acts on enrollment {eid}, whose {column} in Canvas is {_text(row[column])}, "
+                    f"not {_text(expected)}"
+                )
+                break
+    if observers:  # the planner found each observee among these courses' rows, so apply can too
+        users = current[["user_id", "sis_user_id", "user_integration_id", "login_id"]]
+        for op in observers:
+            observee = int((op.after or {})["associated_user_id"])
+            ref = str(op.target.associated_user)
+            candidates = users[users["user_id"] == observee].drop_duplicates()
+            if not any(_user_matches(r, ref) for r in candidates.to_dict("records")):
+                problems.append(
+                    f"{op.action.value} {op.target.user} in {op.target.course} would observe Canvas user "
+                    f"{observee}, who is not {ref} in the courses this plan touches"
+                )
+    return problems
+
+
 def _touched_by(row: Mapping[str, Any], sent: list[Operation], *, new: bool) -> bool:
     for op in sent:
         if op.action is Action.SET_LAST_ATTENDED:

@@ -198,7 +198,7 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from reconcile.apply import GuardTripped, LockHeld, StalePlan, WrongCanvas, apply_plan
+    from reconcile.apply import GuardTripped, LockHeld, PlanMismatch, StalePlan, WrongCanvas, apply_plan
     from reconcile.apply.report import result_text, result_to_dict
 
     console = Console(stderr=True)
@@ -251,6 +251,13 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
         )
     except WrongCanvas as exc:
         _fail(exitcodes.ERROR, str(exc))
+    except PlanMismatch as exc:
+        lines = "\n  ".join(exc.problems[:5])
+        _fail(
+            exitcodes.ERROR,
+            f"the plan does not match Canvas, nothing applied:\n  {lines}\n"
+            "Its ids were changed after it was made. Make a new plan and review it.",
+        )
     except KeyboardInterrupt:
         _fail(exitcodes.ERROR, "interrupted. Run the same apply again: done operations are not repeated.")
     finally:

@@ -87,8 +87,7 @@ class PlanTampered(PlanFormatError):
         more = len(self.problems) - MAX_SHOWN
         tail = f"\n  ... and {more} more" if more > 0 else ""
         super().__init__(
-            f"not a valid plan: it was changed after `reconcile plan` wrote it, so what it would "
-            f"send is not what it shows:\n  {shown}{tail}\n"
+            f"not a valid plan: it was changed after `reconcile plan` wrote it:\n  {shown}{tail}\n"
             "Nothing was sent. Make a new plan with `reconcile plan --out FILE` and review it."
         )
 

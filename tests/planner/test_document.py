@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from reconcile.plan import PlanFormatError, plan_from_json, plan_to_json
+from reconcile.plan import (
+    PlanFormatError,
+    canonical_bytes,
+    plan_from_json,
+    plan_to_json,
+    sign_plan,
+    signature_valid,
+)
 from reconcile.planner import fingerprint
 
 from .factory import COURSE, current_frame, have, plan_of, want
@@ -99,3 +106,17 @@ def test_summary_counts() -> None:
     assert s["total"] == len(plan.operations)
     assert s["to_enroll"] + s["to_change"] + s["to_drop"] == s["total"]
     assert s["moves"] == 1
+
+
+def test_signature_covers_content_not_layout() -> None:
+    key, other = b"the-signing-key-0001", b"the-signing-key-0002"
+    plan = sign_plan(sample_plan(), key)
+    assert signature_valid(plan, key) and not signature_valid(plan, other)
+    assert not signature_valid(sample_plan(), key)  # unsigned
+    relaid = json.dumps(json.loads(plan_to_json(plan)), indent=4, sort_keys=True)
+    assert signature_valid(plan_from_json(relaid), key)  # re-indented, keys reordered: same content
+    data = json.loads(plan_to_json(plan))
+    data["created_at"] = "2030-01-01T00:00:00Z"
+    assert not signature_valid(plan_from_json(json.dumps(data)), key)
+    assert key not in canonical_bytes(plan) and key.decode() not in plan_to_json(plan)
+    assert sign_plan(plan, key).signature == plan.signature  # signing again: the old signature is not signed
