@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import yaml
 
-from reconcile import schemas
+from reconcile import boundedyaml, schemas
 from reconcile.frames import ROLE_WORDS
 from reconcile.ids import course_ref
 
@@ -178,11 +178,12 @@ def load_config(
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{name}: cannot read config file: {exc}"]) from exc
         try:
-            document = yaml.safe_load(text)
+            document = boundedyaml.load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError([f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+            what = "refused" if isinstance(exc, boundedyaml.YamlTooLarge) else "not valid YAML"
+            raise ConfigError([f"{name}{where}: {what}: {getattr(exc, 'problem', exc)}"]) from exc
         if document is None:
             document = {}
     problems = _validate(document, name)

@@ -18,6 +18,23 @@ def sim() -> None:
     """The local Canvas simulator (for tests, benchmarks and demos)."""
 
 
+def _check_seed_size(path: Path) -> None:
+    """A YAML seed is user-supplied: refuse an alias bomb before the simulator expands it
+    (reconcile.boundedyaml). JSON cannot alias, and syntax errors are the seed loader's to report."""
+    if path.suffix.lower() == ".json":
+        return
+    import yaml
+
+    from reconcile import boundedyaml
+
+    try:
+        boundedyaml.check(path.read_text(encoding="utf-8"))
+    except boundedyaml.YamlTooLarge as exc:
+        raise click.ClickException(f"{path}: refused: {exc.problem}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError):
+        pass
+
+
 @sim.command()
 @click.option(
     "--seed",
@@ -111,6 +128,7 @@ def serve(
     """
     from reconcile.sim import SeedError, Simulator
 
+    _check_seed_size(seed_path)
     try:
         simulator = Simulator.from_seed(
             seed_path,

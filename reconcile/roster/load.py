@@ -9,8 +9,6 @@ nothing here talks to Canvas.
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import pandas as pd
 
 from reconcile.config import Config
 from reconcile.frames import DESIRED_COLUMNS, ROLE_WORDS, conform, empty_frame
-from reconcile.roster import oneroster, sis_csv, yaml_roster
+from reconcile.roster import oneroster, sis_csv, unzip, yaml_roster
 from reconcile.roster.identity import check_identities, codes_for
 from reconcile.roster.normalise import Rules, normalise
 from reconcile.roster.problems import Problem, error, sorted_problems
@@ -214,7 +212,7 @@ def _raw_rows(
             if not payload.startswith(b"PK\x03\x04"):
                 message = "a OneRoster roster is a folder or a zip of its CSV files (manifest.csv, enrollments.csv, ...)"
                 return None, [error(name, None, None, "unknown_format", message)], False
-            members, problems = _unzip(name, payload)
+            members, problems = unzip.read_members(name, payload)
             if members is None:
                 return None, problems, False
         return oneroster.read_oneroster(members, name, config.oneroster)
@@ -225,15 +223,3 @@ def _raw_rows(
         return raw, problems, False
     raw, problems = sis_csv.read_sis_csv(payload, name)
     return raw, problems, False
-
-
-def _unzip(name: str, data: bytes) -> tuple[dict[str, bytes] | None, list[Problem]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return {
-                Path(info.filename).name: archive.read(info)
-                for info in archive.infolist()
-                if not info.is_dir() and info.file_size < 1 << 31
-            }, []
-    except (zipfile.BadZipFile, EOFError) as exc:
-        return None, [error(name, None, None, "bad_zip", f"not a readable zip archive: {exc}")]

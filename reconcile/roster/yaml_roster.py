@@ -15,7 +15,7 @@ import jsonschema
 import pandas as pd
 import yaml
 
-from reconcile import schemas
+from reconcile import boundedyaml, schemas
 from reconcile.config import Config
 from reconcile.roster.csvread import ROW, decode_check
 from reconcile.roster.problems import Problem, did_you_mean, error
@@ -35,7 +35,6 @@ LONG = {
     "limit_section_privileges": "limit_section_privileges",
     "notify": "notify",
 }
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _path(parts: Any) -> str:
@@ -75,7 +74,11 @@ def read_yaml_roster(data: bytes, file: str, config: Config) -> tuple[pd.DataFra
     if problems:
         return None, problems
     try:
-        document = yaml.load(data.decode("utf-8"), Loader=Loader)
+        document = boundedyaml.load(data.decode("utf-8"))
+    except boundedyaml.YamlTooLarge as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        return None, [error(file, line, None, "yaml_too_large", f"refused: {exc.problem}")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
