@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +228,34 @@ def _validate(document: Any, name: str) -> list[str]:
                 problems.append(f"{name}: {full}: unknown key{hint}")
             continue
         problems.append(f"{name}: {key or '(top level)'}: {err.message}")
+    if not problems:
+        problems += _role_problems(document, name)
+    return problems
+
+
+def _role_problems(document: dict[str, Any], name: str) -> list[str]:
+    """``manage.roles`` and ``guards.protected_roles`` are checked as roster roles are: a
+    built-in word or Canvas name, or a custom role declared in ``roster.custom_roles``. An
+    unknown name would otherwise make a run a silent no-op, or a protection void (a
+    Cyrillic "е" in "tеacher" looks right and matches nothing)."""
+    declared = list(((document.get("roster") or {}).get("custom_roles") or {}).keys())
+    known = {*ROLE_WORDS.values(), *map(str, declared)}
+    choices = [*ROLE_WORDS, *ROLE_WORDS.values(), *map(str, declared)]
+    problems = []
+    for section, key in (("manage", "roles"), ("guards", "protected_roles")):
+        for position, role in enumerate((document.get(section) or {}).get(key) or ()):
+            text = str(role)
+            if canvas_role(text) in known:
+                continue
+            match = difflib.get_close_matches(text.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
+            hint = f' (did you mean "{next(c for c in choices if c.lower() == match[0])}"?)' if match else ""
+            odd = [f"{ch!r} {unicodedata.name(ch, f'U+{ord(ch):04X}')}" for ch in text if not ch.isascii()]
+            if odd:
+                hint += f" (it holds {', '.join(odd)})"
+            problems.append(
+                f'{name}: {section}.{key}[{position}]: unknown role "{text}"{hint}; '
+                "declare custom roles in roster.custom_roles"
+            )
     return problems
 
 

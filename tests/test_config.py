@@ -239,3 +239,31 @@ def test_urls_carrying_secrets_are_refused_without_echo(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             load_config(None, env={"CANVAS_API_URL": url})
         assert "s3cr3t" not in str(caught.value)
+
+
+def test_manage_roles_are_checked_like_roster_roles(tmp_path: Path) -> None:
+    text = (
+        "manage: {roles: [student, t\u0435acher, Gradr, Grader, TaEnrollment]}\n"
+        "guards: {protected_roles: [teachr]}\n"
+        "roster: {custom_roles: {Grader: ta}}\n"
+    )
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert caught.value.problems == (
+        f'{path}: manage.roles[1]: unknown role "t\u0435acher" (did you mean "teacher"?) '
+        "(it holds '\u0435' CYRILLIC SMALL LETTER IE); declare custom roles in roster.custom_roles",
+        f'{path}: manage.roles[2]: unknown role "Gradr" (did you mean "Grader"?); '
+        "declare custom roles in roster.custom_roles",
+        f'{path}: guards.protected_roles[0]: unknown role "teachr" (did you mean "teacher"?); '
+        "declare custom roles in roster.custom_roles",
+    )
+    fixed = _write(
+        tmp_path, text.replace("t\u0435acher", "teacher").replace("Gradr", "ta").replace("teachr", "Grader")
+    )
+    assert load_config(fixed, env={}).manage.roles == (
+        "StudentEnrollment",
+        "TeacherEnrollment",
+        "TaEnrollment",
+        "Grader",
+    )

@@ -11,6 +11,7 @@ from reconcile.apply.engine import (
     GuardTripped,
     PlanMismatch,
     StalePlan,
+    StateDirUnusable,
     WrongCanvas,
     apply_plan,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "PlanMismatch",
     "Sender",
     "StalePlan",
+    "StateDirUnusable",
     "WrongCanvas",
     "apply_plan",
 ]

@@ -2,7 +2,7 @@
 
 The refusals are exceptions the CLI maps to exit codes: :class:`LockHeld` (6),
 :class:`StalePlan` (4), :class:`GuardTripped` (3), :class:`WrongCanvas` and
-:class:`PlanMismatch` (1). A finished
+:class:`PlanMismatch` and :class:`StateDirUnusable` (1). A finished
 run, with or without failed operations, is an :class:`ApplyResult`.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import secrets
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ import pandas as pd
 from reconcile.apply import journal as jr
 from reconcile.apply import stale
 from reconcile.apply.executor import Aborted, Executor, Outcome, ProgressCallback, Sender
-from reconcile.apply.lock import ApplyLock, LockHeld, who
+from reconcile.apply.lock import ApplyLock, LockHeld, StateDirUnusable, who
 from reconcile.config import Config
 from reconcile.plan import GuardResult, Operation, Plan
 
@@ -33,6 +34,7 @@ __all__ = [
     "LockHeld",
     "PlanMismatch",
     "StalePlan",
+    "StateDirUnusable",
     "WrongCanvas",
     "apply_plan",
 ]
@@ -186,7 +188,7 @@ def apply_plan(
     lock.acquire(timeout=lock_timeout, plan_id=plan.plan_id)
     started = time.monotonic()
     try:
-        with jr.Journal.in_state_dir(directory) as journal:
+        with _open_journal(directory) as journal:
             return _apply_locked(
                 plan,
                 client=client,
@@ -204,6 +206,13 @@ def apply_plan(
             )
     finally:
         lock.release()
+
+
+def _open_journal(directory: Path) -> jr.Journal:
+    try:
+        return jr.Journal.in_state_dir(directory)
+    except (OSError, sqlite3.Error) as exc:
+        raise StateDirUnusable(directory, str(exc)) from exc
 
 
 def _apply_locked(

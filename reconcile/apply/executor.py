@@ -7,8 +7,9 @@ done operations are not sent again and started ones are re-checked.
 
 Effects that already hold are successes, not failures: a DELETE answering 404 on a
 deleted row, a reactivate answering 400 on an active row, an interrupted drop whose
-target is already in the wanted state. Each such case is confirmed with a GET of the
-enrollment before it is recorded as done.
+target is already in the wanted state, a request whose answers were lost until the
+client's retries ran out although Canvas applied it. Each such case is confirmed with
+one read before it is recorded as done.
 
 A run stops early (in-flight requests still land in the journal) when the token is
 refused, when it is interrupted, or when operation after operation fails even after the
@@ -17,12 +18,14 @@ client's retries: Canvas is then down or unreachable, and a later run resumes.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from reconcile.apply import journal as jr
 from reconcile.apply.schedule import MissingValue, Schedule, schedule, substitute
@@ -36,6 +39,9 @@ EXPECTED_STATE: dict[Action, str] = {
     Action.INACTIVATE: "inactive",
     Action.REACTIVATE: "active",
 }
+
+ALL_STATES = ("active", "invited", "creation_pending", "inactive", "completed", "rejected", "deleted")
+CONFIRM_BELOW_STREAK = 3  # transient failures in a row beyond which a lost answer is not read back
 
 APPLIED = "applied"  # the request was sent and succeeded
 HELD = "already_held"  # Canvas said no, but a GET showed the effect already holds
@@ -247,6 +253,16 @@ class Executor:
             return self._fail(op, describe_error(exc))
         except CanvasError as exc:
             if exc.transient:
+                # Retries ran out, but the request may have landed and only its answers been
+                # lost: one read tells, unless Canvas already looks down (then it would only
+                # spend more retries and the next run re-checks the operation anyway).
+                if self._streak < CONFIRM_BELOW_STREAK:
+                    confirmed = self._took_effect(op)
+                    if confirmed is not None:
+                        with self._streak_lock:
+                            self._streak = 0
+                        note = f"its answers were lost ({describe_error(exc)}); a read showed it took effect"
+                        return self._done(op, confirmed, how=VERIFIED, note=note)
                 self._count_unreachable(exc)
             return self._fail(op, describe_error(exc))
         except Exception as exc:  # a bug or an unexpected answer must not kill the other workers
@@ -314,6 +330,26 @@ class Executor:
             return current
         return None
 
+    def _took_effect(self, op: Operation) -> Mapping[str, Any] | None:
+        """With one read, the enrollment JSON that shows ``op`` in effect, or None (also when
+        the read fails). Fixed-state actions read the enrollment by id; POSTs and
+        last-attended read the user's enrollments in the course and look for the row the
+        operation leaves behind (facts §1.1: ``user_id`` and ``state[]`` filter the list)."""
+        try:
+            if op.action in EXPECTED_STATE:
+                return self._effect_holds(op, self._records.get(op.id))
+            path = f"/api/v1/courses/{quote(op.target.course, safe=':')}/enrollments"
+            params = {"user_id": op.target.user, "state[]": list(ALL_STATES), "per_page": "100"}
+            rows = self.sender.send(Request("GET", path, params))
+        except CanvasError:
+            return None
+        if not isinstance(rows, list):
+            return None
+        for row in rows:
+            if isinstance(row, Mapping) and _shows_effect(op, row, self._responses):
+                return row
+        return None
+
     def _done(self, op: Operation, response: Any, *, how: str, note: str | None = None) -> Outcome:
         fields = jr.scalar_fields(response)
         if fields is not None:
@@ -331,6 +367,50 @@ class Executor:
             self.plan.plan_id, op.id, run_id=self.run_id, status=jr.FAILED, error=error
         )
         return Outcome(op, jr.FAILED, error=error)
+
+
+def _shows_effect(op: Operation, row: Mapping[str, Any], responses: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when ``row`` (Canvas enrollment JSON) is what ``op`` leaves behind."""
+    after = op.after or {}
+    if op.action is Action.SET_LAST_ATTENDED:
+        return _same_time(row.get("last_attended_at"), after.get("last_attended_at"))
+    before = op.before or {}
+    if before.get("id") is not None:
+        if row.get("id") != before["id"]:
+            return False
+    else:
+        try:
+            sent = substitute(op.request, responses).params
+        except MissingValue:
+            return False
+        if row.get("role") != op.target.role or str(row.get("associated_user_id") or "") != str(
+            sent.get("enrollment[associated_user_id]") or ""
+        ):
+            return False
+        section = op.target.section
+        if section is not None and section not in (
+            str(row.get("course_section_id")),
+            f"sis_section_id:{row.get('sis_section_id')}",
+        ):
+            return False
+    return (
+        row.get("enrollment_state") == after.get("state")
+        and _same_time(row.get("start_at"), after.get("start_at"))
+        and _same_time(row.get("end_at"), after.get("end_at"))
+        and bool(row.get("limit_privileges_to_course_section"))
+        == bool(after.get("limit_privileges_to_course_section"))
+    )
+
+
+def _same_time(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        return dt.datetime.fromisoformat(str(a).replace("Z", "+00:00")) == dt.datetime.fromisoformat(
+            str(b).replace("Z", "+00:00")
+        )
+    except ValueError:
+        return False
 
 
 def _enrollment_id(op: Operation, record: jr.OperationRecord | None) -> int | None:

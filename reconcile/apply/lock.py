@@ -59,6 +59,16 @@ class LockHeld(Exception):
         super().__init__(f"another apply holds the lock: {holder.describe()}")
 
 
+class StateDirUnusable(Exception):
+    """The state dir cannot be created or written: a file in the way, no permission, a
+    read-only file system. ``path`` is the folder, ``reason`` the system's word for why."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot use the state dir {path}: {reason}")
+
+
 def who() -> dict[str, Any]:
     """The current process's identity, as recorded in locks and journal runs."""
     try:
@@ -91,12 +101,14 @@ class ApplyLock:
 
     def acquire(self, *, timeout: float = 0, plan_id: str | None = None) -> ApplyLock:
         """Take the lock, waiting up to ``timeout`` seconds; raises :class:`LockHeld`."""
-        self.dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.dir.mkdir(parents=True, exist_ok=True)
             # filelock treats a negative timeout as "wait forever"; 0 means one try.
             self._lock.acquire(timeout=max(timeout, 0), poll_interval=0.05)
         except filelock.Timeout:
             raise LockHeld(self.holder(), path=self.path) from None
+        except OSError as exc:
+            raise StateDirUnusable(self.dir, exc.strerror or str(exc)) from exc
         info = {**who(), "since": utc_now(), "plan_id": plan_id, "canvas_url": self.canvas_url}
         tmp = self.info_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info), encoding="utf-8")

@@ -198,7 +198,15 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from reconcile.apply import GuardTripped, LockHeld, PlanMismatch, StalePlan, WrongCanvas, apply_plan
+    from reconcile.apply import (
+        GuardTripped,
+        LockHeld,
+        PlanMismatch,
+        StalePlan,
+        StateDirUnusable,
+        WrongCanvas,
+        apply_plan,
+    )
     from reconcile.apply.report import result_text, result_to_dict
 
     console = Console(stderr=True)
@@ -251,6 +259,12 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
         )
     except WrongCanvas as exc:
         _fail(exitcodes.ERROR, str(exc))
+    except StateDirUnusable as exc:
+        _fail(
+            exitcodes.ERROR,
+            f"{exc}. The state dir holds the journal and the lock; set state_dir in the config to a "
+            "folder this user can create and write. Nothing was applied.",
+        )
     except PlanMismatch as exc:
         lines = "\n  ".join(exc.problems[:5])
         _fail(

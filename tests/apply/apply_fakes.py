@@ -3,7 +3,8 @@
 It follows the facts sheet where the executor cares: POST is an upsert on
 (course, section, user, role, associated user) that revives rows in place; DELETE on a
 deleted row is 404; reactivate only from inactive (else 400); GET through the account
-route also returns deleted rows. End-to-end tests use the real simulator instead.
+route also returns deleted rows; the course list filters by user_id and state[].
+End-to-end tests use the real simulator instead.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class FakeCanvas:
     reads: int = 0
     fail: dict[str, CanvasError] = field(default_factory=dict)  # path -> error raised every time
     lose_answer: set[str] = field(default_factory=set)  # paths whose answer is lost after the effect
+    fail_reads: bool = False  # every GET fails as if the connection dropped
+    fail_writes: CanvasError | None = None  # raised by every write, before it takes effect
     latency: float = 0.0
     in_flight: int = 0
     max_in_flight: int = 0
@@ -77,12 +80,27 @@ class FakeCanvas:
             raise self.fail[request.path]
         if request.method == "GET":
             self.reads += 1
+            if self.fail_reads:
+                raise TransportError("connection reset", method="GET", path=request.path)
+            listing = _POST.match(request.path)
+            if listing:  # GET /courses/:c/enrollments?user_id=... (the executor's read-back)
+                user = self.user_id(str(request.params["user_id"]))
+                wanted = set(request.params.get("state[]", ()))
+                return [
+                    self._json(eid)
+                    for eid, row in self.enrollments.items()
+                    if row["course"] == listing.group(1)
+                    and row["user_id"] == user
+                    and (not wanted or row["enrollment_state"] in wanted)
+                ]
             m = _SHOW.match(request.path)
             if not m or int(m.group(1)) not in self.enrollments:
                 raise NotFound(
                     "HTTP 404", status=404, canvas_message="The specified resource does not exist."
                 )
             return self._json(int(m.group(1)))
+        if self.fail_writes is not None:
+            raise self.fail_writes
         self.writes.append((request.method, request.path))
         result = self._write(request)
         if request.path in self.lose_answer:

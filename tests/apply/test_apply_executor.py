@@ -191,14 +191,43 @@ def test_started_operation_without_effect_is_sent_again(journal: jr.Journal) -> 
     assert len(canvas.writes) == 1 and journal.operations("plan-1")[op.id].attempts == 2
 
 
-def test_lost_answer_then_rerun_converges_without_duplicates(journal: jr.Journal) -> None:
+def test_lost_answer_is_read_back_once_and_recorded_done_not_failed(journal: jr.Journal) -> None:
     canvas = FakeCanvas()
     eid = canvas.add("C1", "sis_user_id:a", "StudentEnrollment", "active")
     add = enroll("C1", "sis_user_id:new")
     remove = drop("C1", "sis_user_id:a", eid)
     canvas.lose_answer = {add.request.path, remove.request.path}
+    first = {o.operation.id: (o.status, o.how) for o in run(make_plan(add, remove), canvas, journal)}
+    assert first == {add.id: ("done", VERIFIED), remove.id: ("done", VERIFIED)}
+    assert canvas.reads == 2  # one read each, no more
+    notes = {r.op_id: r.note or "" for r in journal.operations("plan-1").values()}
+    assert all("answers were lost" in note for note in notes.values())
+    second = {o.operation.id: o.how for o in run(make_plan(add, remove), canvas, journal, run_id="r2")}
+    assert second == {add.id: RESUMED, remove.id: RESUMED}
+    assert len(canvas.enrollments) == 2 and len(canvas.writes) == 2  # nothing sent twice
+
+
+def test_a_request_that_never_landed_is_failed_after_one_read(journal: jr.Journal) -> None:
+    from reconcile.canvas.errors import TransportError
+
+    canvas = FakeCanvas()
+    add = enroll("C1", "sis_user_id:new")
+    canvas.fail_writes = TransportError("connection reset", method="POST", path=add.request.path)
+    (outcome,) = run(make_plan(add), canvas, journal)
+    assert outcome.status == "failed" and "connection reset" in (outcome.error or "")
+    assert canvas.writes == [] and canvas.reads == 1 and canvas.enrollments == {}
+
+
+def test_lost_answers_then_rerun_converges_without_duplicates(journal: jr.Journal) -> None:
+    canvas = FakeCanvas()
+    eid = canvas.add("C1", "sis_user_id:a", "StudentEnrollment", "active")
+    add = enroll("C1", "sis_user_id:new")
+    remove = drop("C1", "sis_user_id:a", eid)
+    canvas.lose_answer = {add.request.path, remove.request.path}
+    canvas.fail_reads = True  # the read-back fails too: both are reported failed this run
     first = {o.operation.id: o.status for o in run(make_plan(add, remove), canvas, journal)}
     assert first == {add.id: "failed", remove.id: "failed"}
+    canvas.fail_reads = False
     second = {o.operation.id: o.how for o in run(make_plan(add, remove), canvas, journal, run_id="r2")}
     assert second == {add.id: "applied", remove.id: VERIFIED}
     assert len(canvas.enrollments) == 2  # the re-sent POST was an upsert, not a second row
