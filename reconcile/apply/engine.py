@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +24,15 @@ import pandas as pd
 from reconcile.apply import journal as jr
 from reconcile.apply import stale
 from reconcile.apply.executor import Aborted, Executor, Outcome, ProgressCallback, Sender
-from reconcile.apply.lock import ApplyLock, LockHeld, StateDirUnusable, who
+from reconcile.apply.lock import (
+    ApplyLock,
+    LockHeld,
+    RunMarker,
+    StateDirUnusable,
+    marker_path,
+    run_alive,
+    who,
+)
 from reconcile.config import Config
 from reconcile.plan import GuardResult, Operation, Plan
 
@@ -186,11 +194,15 @@ def apply_plan(
     directory = Path(state_dir if state_dir is not None else config.state_dir)
     lock = ApplyLock(directory, canvas_url=url or plan.canvas_url, account=config.canvas.account_id)
     lock.acquire(timeout=lock_timeout, plan_id=plan.plan_id)
+    run_id = new_run_id()
+    marker = RunMarker(directory, run_id)  # held while this run lives: see reconcile.apply.lock
     started = time.monotonic()
     try:
+        marker.hold()
         with _open_journal(directory) as journal:
             return _apply_locked(
                 plan,
+                run_id=run_id,
                 client=client,
                 config=config,
                 journal=journal,
@@ -205,6 +217,7 @@ def apply_plan(
                 started=started,
             )
     finally:
+        marker.release()
         lock.release()
 
 
@@ -218,6 +231,7 @@ def _open_journal(directory: Path) -> jr.Journal:
 def _apply_locked(
     plan: Plan,
     *,
+    run_id: str,
     client: Client,
     config: Config,
     journal: jr.Journal,
@@ -231,7 +245,6 @@ def _apply_locked(
     on_progress: ProgressCallback | None,
     started: float,
 ) -> ApplyResult:
-    run_id = new_run_id()
     overrides: dict[str, Any] = {
         "allow_drops": allow_drops,
         "refresh": refresh,
@@ -279,6 +292,7 @@ def _apply_locked(
 
     overrides["refreshed"] = refreshed
     overrides["guards_overridden"] = [g.name for g in tripped] if allow_drops else []
+    overrides.update(_close_dead_runs(journal, records))
     journal.start_run(
         run_id, plan_id=plan.plan_id, canvas_url=url or plan.canvas_url, who=who(), overrides=overrides
     )
@@ -320,6 +334,24 @@ def _apply_locked(
     outcome = "aborted" if aborted else ("failed" if result.exit_code else "ok")
     journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted)
     return result
+
+
+def _close_dead_runs(journal: jr.Journal, records: Mapping[str, jr.OperationRecord]) -> dict[str, Any]:
+    """Record as interrupted every run still marked running whose process is gone (its run
+    marker is free), and name the run this one resumes: the last that touched the plan's
+    operations. Called under the apply lock, so no live run of this state dir is missed."""
+    directory = journal.path.parent
+    for run in journal.runs(limit=1000):
+        if run.outcome == jr.RUNNING and not run_alive(directory, run.run_id):
+            journal.end_run(
+                run.run_id, outcome=jr.INTERRUPTED, counts=run.counts, message=jr.INTERRUPTED_NOTE
+            )
+            marker_path(directory, run.run_id).unlink(missing_ok=True)
+    touched = [r for r in records.values() if r.run_id and (r.ended_at or r.started_at)]
+    if not touched:
+        return {}
+    last = max(touched, key=lambda r: (r.ended_at or r.started_at or "", r.run_id or ""))
+    return {"resumes": last.run_id}
 
 
 def _refuse(

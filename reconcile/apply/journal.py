@@ -31,6 +31,11 @@ FAILED = "failed"
 SKIPPED = "skipped"
 STATUSES = (PENDING, STARTED, DONE, FAILED, SKIPPED)
 
+# run outcomes besides ok/failed/aborted/crashed/stale/guard/refused
+RUNNING = "running"  # until end_run; a killed process leaves it so
+INTERRUPTED = "interrupted"  # running, but its process is gone (its run marker is free)
+INTERRUPTED_NOTE = "its process ended without finishing the run (killed, or the machine stopped)"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,

@@ -146,3 +146,53 @@ class ApplyLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class RunMarker:
+    """An OS file lock an apply holds for as long as its run lives (``run-<id>.lock`` in the
+    state dir), so that anyone reading the journal can tell a run that is still going from
+    one whose process was killed: the kernel frees the lock when the process dies.
+
+    Nobody else ever waits for it; :func:`run_alive` only tries it. The file is removed on
+    :meth:`release`; one left behind belongs to a dead run."""
+
+    def __init__(self, state_dir: str | Path, run_id: str) -> None:
+        self.path = marker_path(state_dir, run_id)
+        self._lock = filelock.FileLock(str(self.path), thread_local=False)
+
+    def hold(self) -> RunMarker:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire(timeout=5)
+        except filelock.Timeout:  # nobody holds another run's marker; this cannot happen
+            raise RuntimeError(f"run marker {self.path} is held by another process") from None
+        except OSError as exc:
+            raise StateDirUnusable(self.path.parent, exc.strerror or str(exc)) from exc
+        return self
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release()
+            self.path.unlink(missing_ok=True)
+
+
+def marker_path(state_dir: str | Path, run_id: str) -> Path:
+    return Path(state_dir) / f"run-{run_id}.lock"
+
+
+def run_alive(state_dir: str | Path, run_id: str) -> bool:
+    """True while the process of run ``run_id`` holds its marker (see :class:`RunMarker`).
+
+    A run journaled as running without a marker, or whose marker is free, is dead."""
+    path = marker_path(state_dir, run_id)
+    if not path.exists():
+        return False
+    probe = filelock.FileLock(str(path), thread_local=False)
+    try:
+        probe.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    except OSError:
+        return False  # cannot even open it: nothing can hold it either
+    probe.release()
+    return False

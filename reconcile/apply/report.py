@@ -166,23 +166,34 @@ def _total(counts: dict[str, Any]) -> str:
 
 
 def runs_text(runs: Sequence[jr.RunRecord]) -> str:
-    """One line per run, newest first."""
+    """One line per run, newest first; a resumed run names the run it resumes, and that
+    run the one that resumed it (when both are listed)."""
     if not runs:
         return "No apply runs recorded in this state dir."
     lines = []
+    resumed_by = {str(r.overrides["resumes"]): r.run_id for r in runs if r.overrides.get("resumes")}
     for run in runs:
         who = run.who.get("user") or "?"
         host = run.who.get("host") or "?"
-        message = f"  [{run.message}]" if run.message else ""
+        links = []
+        if run.overrides.get("resumes"):
+            links.append(f"resumes {run.overrides['resumes']}")
+        if run.run_id in resumed_by:
+            links.append(f"resumed by {resumed_by[run.run_id]}")
+        notes = [*links, *([run.message] if run.message else [])]
+        message = f"  [{'; '.join(notes)}]" if notes else ""
         lines.append(
-            f"{run.run_id}  {run.started_at}  {run.outcome:<8} plan {run.plan_id[:16]}  "
+            f"{run.run_id}  {run.started_at}  {run.outcome:<11} plan {run.plan_id[:16]}  "
             f"{who}@{host}  {_total(run.counts)}{message}"
         )
     return "\n".join(lines)
 
 
-def run_detail_text(run: jr.RunRecord, records: Sequence[jr.OperationRecord]) -> str:
-    """A run's header and every operation it touched, in the order they started."""
+def run_detail_text(
+    run: jr.RunRecord, records: Sequence[jr.OperationRecord], *, resumed_by: Sequence[str] = ()
+) -> str:
+    """A run's header (with the runs it resumes and that resumed it) and every operation it
+    touched, in the order they started."""
     who = run.who
     overrides = ", ".join(f"{k}={v}" for k, v in sorted(run.overrides.items())) or "none"
     lines = [
@@ -196,6 +207,10 @@ def run_detail_text(run: jr.RunRecord, records: Sequence[jr.OperationRecord]) ->
     ]
     if run.message:
         lines.append(f"  note     {run.message}")
+    if run.overrides.get("resumes"):
+        lines.append(f"  resumes  {run.overrides['resumes']}")
+    if resumed_by:
+        lines.append(f"  resumed  by {', '.join(resumed_by)}")
     lines.append(f"Operations ({len(records)}):")
     for r in records:
         eid = f" enrollment {r.enrollment_id}" if r.enrollment_id is not None else ""

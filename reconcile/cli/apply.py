@@ -305,7 +305,7 @@ def history(run_id: str | None, limit: int, config_path: str | None, output: str
         return
     with Journal.in_state_dir(config.state_dir) as journal:
         if run_id is None:
-            runs = journal.runs(limit=limit)
+            runs = _with_dead_runs_named(journal.runs(limit=limit), config.state_dir)
             if output == "json":
                 click.echo(json.dumps([run_to_dict(r) for r in runs], indent=1))
             else:
@@ -314,10 +314,35 @@ def history(run_id: str | None, limit: int, config_path: str | None, output: str
         run = journal.run(run_id)
         if run is None:
             _fail(exitcodes.ERROR, f"no run {run_id!r} in the journal (or the prefix is ambiguous)")
+        (run,) = _with_dead_runs_named([run], config.state_dir)
         records = journal.operations_of_run(run.run_id)
+        resumed_by = [r.run_id for r in journal.runs(limit=1000) if r.overrides.get("resumes") == run.run_id]
     if output == "json":
         click.echo(
-            json.dumps({**run_to_dict(run), "operations": [record_to_dict(r) for r in records]}, indent=1)
+            json.dumps(
+                {
+                    **run_to_dict(run),
+                    "resumed_by": resumed_by,
+                    "operations": [record_to_dict(r) for r in records],
+                },
+                indent=1,
+            )
         )
     else:
-        click.echo(run_detail_text(run, records))
+        click.echo(run_detail_text(run, records, resumed_by=resumed_by))
+
+
+def _with_dead_runs_named(runs: Sequence[Any], state_dir: str) -> list[Any]:
+    """Runs journaled as running whose process is gone, shown as interrupted: the run's
+    marker lock (reconcile.apply.lock.RunMarker) is free once its process has died."""
+    import dataclasses
+
+    from reconcile.apply import journal as jr
+    from reconcile.apply.lock import run_alive
+
+    return [
+        dataclasses.replace(run, outcome=jr.INTERRUPTED, message=run.message or jr.INTERRUPTED_NOTE)
+        if run.outcome == jr.RUNNING and not run_alive(state_dir, run.run_id)
+        else run
+        for run in runs
+    ]

@@ -217,6 +217,7 @@ def test_bad_token_exits_1_without_leaking_it(world) -> None:
     assert "wrong-secret-token" not in result.output
 
 
+@pytest.mark.slow
 def test_two_concurrent_applies_second_exits_6_naming_the_holder(world) -> None:
     # Keep the first apply busy for seconds, one request at a time: the second process needs
     # a second or more just to start on a loaded machine, and must still find the lock held.
