@@ -101,6 +101,12 @@ class OneRosterSettings:
 
 
 @dataclass(frozen=True)
+class LockSettings:
+    # Folder of the apply lock; None = the state dir. Absolute once loaded, like state_dir.
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     canvas: CanvasSettings = field(default_factory=CanvasSettings)
     manage: ManageSettings = field(default_factory=ManageSettings)
@@ -108,6 +114,7 @@ class Config:
     guards: GuardSettings = field(default_factory=GuardSettings)
     oneroster: OneRosterSettings = field(default_factory=OneRosterSettings)
     roster: RosterSettings = field(default_factory=RosterSettings)
+    lock: LockSettings = field(default_factory=LockSettings)
     # Absolute once loaded: resolved against the config file's folder (the working
     # directory when there is no file), so every command and every start directory
     # (cron starts in $HOME) finds the same journal and the same lock.
@@ -201,10 +208,18 @@ def load_config(
     if url:
         config = dataclasses.replace(config, canvas=dataclasses.replace(config.canvas, url=url.rstrip("/")))
     base = Path(path).resolve().parent if path is not None else Path(cwd or os.getcwd()).resolve()
-    state_dir = Path(os.path.expanduser(config.state_dir))
+
+    def absolute(folder: str) -> str:
+        given = Path(os.path.expanduser(folder))
+        return str(given if given.is_absolute() else base / given)
+
+    lock = config.lock
+    if lock.path is not None:
+        lock = dataclasses.replace(lock, path=absolute(lock.path))
     return dataclasses.replace(
         config,
-        state_dir=str(state_dir if state_dir.is_absolute() else base / state_dir),
+        state_dir=absolute(config.state_dir),
+        lock=lock,
         source=str(path) if path is not None else None,
     )
 
@@ -342,6 +357,7 @@ def _build(document: dict[str, Any]) -> Config:
         guards=GuardSettings(**guards),
         oneroster=OneRosterSettings(**oneroster),
         roster=RosterSettings(**roster),
+        lock=LockSettings(**section("lock")),
         state_dir=str(document.get("state_dir", ".reconcile")),
     )
 

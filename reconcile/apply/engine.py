@@ -192,7 +192,8 @@ def apply_plan(
     if (refresh or verify) and replan is None:
         raise ValueError("refresh and verify need a replan function")
     directory = Path(state_dir if state_dir is not None else config.state_dir)
-    lock = ApplyLock(directory, canvas_url=url or plan.canvas_url, account=config.canvas.account_id)
+    lock_dir = Path(config.lock.path) if config.lock.path else directory  # lock.path: shared by runners
+    lock = ApplyLock(lock_dir, canvas_url=url or plan.canvas_url, account=config.canvas.account_id)
     lock.acquire(timeout=lock_timeout, plan_id=plan.plan_id)
     run_id = new_run_id()
     marker = RunMarker(directory, run_id)  # held while this run lives: see reconcile.apply.lock
@@ -252,6 +253,7 @@ def _apply_locked(
         "parallelism": parallelism,
     }
     refreshed = False
+    held: dict[str, dict[str, Any]] = {}  # operations another run of this plan already applied
     while True:
         courses = stale.touched_courses(plan)
         records = journal.operations(plan.plan_id)
@@ -266,6 +268,8 @@ def _apply_locked(
                 changed = stale.changed_since_baseline(plan, current, baseline, records)
             else:
                 changed = stale.changed_since_plan(plan, fingerprint(current, courses), courses)
+                if changed:  # unless it is this very plan, applied from another state dir
+                    held, changed = _applied_elsewhere(plan, current, changed)
         if not changed:
             break
         if refresh and not refreshed and replan is not None:
@@ -304,6 +308,8 @@ def _apply_locked(
         parallelism=parallelism,
         account=config.canvas.account_id,
         on_progress=on_progress,
+        held=held,
+        course_gate=_course_gate(plan, client, fingerprint(current, courses) if current is not None else {}),
     )
     if on_start is not None:
         on_start(plan, len(plan.operations))
@@ -334,6 +340,30 @@ def _apply_locked(
     outcome = "aborted" if aborted else ("failed" if result.exit_code else "ok")
     journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted)
     return result
+
+
+def _applied_elsewhere(
+    plan: Plan, current: pd.DataFrame, changed: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    elsewhere = importlib.import_module("reconcile.apply.elsewhere")  # the planner, late: see fingerprint()
+    found: tuple[dict[str, dict[str, Any]], list[str]] = elsewhere.applied_elsewhere(plan, current, changed)
+    return found
+
+
+def _course_gate(plan: Plan, client: Client, seen: Mapping[str, str]) -> Callable[[str], Any]:
+    """Just before a run's first write to a course, re-fetch it: unchanged since the stale
+    check, go on; changed, go on only if the change is this plan's own effects (another run
+    of it, see reconcile.apply.elsewhere), which are then already held. So two applies of
+    different plans cannot interleave on one course unnoticed, whatever their state dirs."""
+
+    def gate(course: str) -> dict[str, dict[str, Any]] | None:
+        fresh = client.fetch_current([course])
+        if fingerprint(fresh, [course]).get(course) == seen.get(course):
+            return {}
+        found, stale_courses = _applied_elsewhere(plan, fresh, [course])
+        return None if stale_courses else found
+
+    return gate
 
 
 def _close_dead_runs(journal: jr.Journal, records: Mapping[str, jr.OperationRecord]) -> dict[str, Any]:

@@ -81,6 +81,8 @@ class Outcome:
 
 
 ProgressCallback = Callable[[Outcome], None]
+# course ref -> {op id: Canvas row} of operations already in effect, or None: changed, not by us
+CourseGate = Callable[[str], "Mapping[str, Mapping[str, Any]] | None"]
 
 
 def describe_error(exc: CanvasError) -> str:
@@ -104,6 +106,8 @@ class Executor:
         account: str = "self",
         on_progress: ProgressCallback | None = None,
         unreachable_after: int | None = None,
+        held: Mapping[str, Mapping[str, Any]] | None = None,
+        course_gate: CourseGate | None = None,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be at least 1")
@@ -122,6 +126,11 @@ class Executor:
         self._streak = 0  # transient failures in a row, across workers
         self._streak_lock = threading.Lock()
         self.unreachable_after = unreachable_after or max(20, 3 * parallelism)
+        self.held = dict(held or {})  # op id -> Canvas row: in effect before this run (another run)
+        self.course_gate = course_gate
+        self._gates: dict[str, Mapping[str, Mapping[str, Any]] | str] = {}
+        self._gate_locks: dict[str, threading.Lock] = {}
+        self._gates_lock = threading.Lock()
 
     # -- the run loop -----------------------------------------------------------------
 
@@ -290,6 +299,12 @@ class Executor:
 
     def _perform_unguarded(self, op: Operation) -> Outcome:
         plan_id = self.plan.plan_id
+        gate = self._gate(op.target.course)
+        if isinstance(gate, str):
+            return self._skip(op, gate)
+        if op.id in gate:
+            note = "already in effect in Canvas before this run (applied by another run of this plan)"
+            return self._done(op, gate[op.id], how=HELD, note=note)
         record = self._records.get(op.id)
         if record is not None and record.status in (jr.STARTED, jr.FAILED):
             # An earlier run sent this and died before the answer was journaled, or gave
@@ -329,6 +344,32 @@ class Executor:
         if isinstance(current, Mapping) and current.get("enrollment_state") == expected:
             return current
         return None
+
+    def _gate(self, course: str) -> Mapping[str, Mapping[str, Any]] | str:
+        """For the run's first write to ``course`` (once per course, whichever worker gets
+        there first): the operations already in effect, or why the course is not touched."""
+        with self._gates_lock:
+            lock = self._gate_locks.setdefault(course, threading.Lock())
+        with lock:
+            if course not in self._gates:
+                self._gates[course] = self._check_course(course)
+            return self._gates[course]
+
+    def _check_course(self, course: str) -> Mapping[str, Mapping[str, Any]] | str:
+        if self.course_gate is None:
+            return self.held
+        try:
+            found = self.course_gate(course)
+        except CanvasError as exc:
+            return (
+                f"not touched: {course} could not be re-checked just before writing ({describe_error(exc)})"
+            )
+        if found is None:
+            return (
+                f"not touched: {course} changed in Canvas after this run's stale check, and not by this "
+                "plan (another apply at the same time?); make a new plan and review it"
+            )
+        return {**self.held, **found}
 
     def _took_effect(self, op: Operation) -> Mapping[str, Any] | None:
         """With one read, the enrollment JSON that shows ``op`` in effect, or None (also when

@@ -1,4 +1,8 @@
-"""One apply at a time per Canvas URL and account, through the state dir.
+"""One apply at a time per Canvas URL and account, through a lock folder: the state dir,
+or ``lock.path`` when several runners (each with its own state dir) share one. The lock
+covers exactly the applies that use that folder; an apply from another state dir without
+the shared ``lock.path`` is not stopped by it (apply's re-check of each course just
+before its first write still notices another plan's writes there: reconcile.apply.engine).
 
 The lock is an OS file lock (``filelock``, i.e. ``fcntl.flock`` on POSIX): the kernel
 releases it when the holding process dies, so a lock left by a killed apply is simply

@@ -109,7 +109,7 @@ def _section_matches(row: Mapping[str, Any], ref: str | None) -> bool:
     return True  # another ref form: err on the side of "ours", the executor re-checks it
 
 
-def _matches(row: Mapping[str, Any], target: Target, *, any_role: bool) -> bool:
+def matches_target(row: Mapping[str, Any], target: Target, *, any_role: bool) -> bool:
     return (
         _text(row.get("course_ref")) == target.course
         and _user_matches(row, target.user)
@@ -210,8 +210,8 @@ def foreign_operations(plan: Plan, current: pd.DataFrame) -> list[str]:
 def _touched_by(row: Mapping[str, Any], sent: list[Operation], *, new: bool) -> bool:
     for op in sent:
         if op.action is Action.SET_LAST_ATTENDED:
-            if _matches(row, op.target, any_role=True):
+            if matches_target(row, op.target, any_role=True):
                 return True
-        elif new and op.before is None and _matches(row, op.target, any_role=False):
+        elif new and op.before is None and matches_target(row, op.target, any_role=False):
             return True
     return False

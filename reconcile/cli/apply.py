@@ -240,10 +240,17 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
     try:
         result = apply_plan(plan, on_start=on_start, on_progress=on_progress, **options)
     except LockHeld as exc:
+        config = options["config"]
+        covers = (
+            f"lock.path {config.lock.path}"
+            if config.lock.path
+            else f"the state dir {config.state_dir} (set lock.path to a folder other runners share "
+            "to cover them too)"
+        )
         _fail(
             exitcodes.LOCKED,
-            f"another apply is running against this Canvas: {exc.holder.describe()}. "
-            "Wait for it, or pass --lock-timeout SECONDS to wait here.",
+            f"another apply holds the lock: {exc.holder.describe()}. The lock ({exc.path}) covers every "
+            f"apply of this Canvas that uses {covers}. Wait for it, or pass --lock-timeout SECONDS to wait here.",
         )
     except StalePlan as exc:
         _fail(
