@@ -26,7 +26,7 @@ import pandas as pd
 
 from reconcile.config import Config
 from reconcile.frames import BASE_TYPES
-from reconcile.plan import DROP_ACTIONS, Action, Operation, Request, Target
+from reconcile.plan import DROP_ACTIONS, Action, Operation, Request, Target, is_removal
 from reconcile.planner.keys import (
     NO_ASSOCIATE,
     bool_text,
@@ -142,6 +142,7 @@ def summarize(operations: tuple[Operation, ...]) -> dict[str, int]:
     counts["drops_absent_from_roster"] = sum(
         1 for op in operations if op.action in DROP_ACTIONS and op.reason == "absent_from_roster"
     )
+    counts["removals"] = sum(1 for op in operations if is_removal(op))
     counts["total"] = len(operations)
     return counts
 

@@ -31,7 +31,8 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     tripped = plan.tripped_guards
     if tripped:
         out.append(
-            f"> [!CAUTION]\n> **{len(tripped)} guard(s) tripped**: apply refuses this plan without `{tripped[0].override}`."
+            f"> [!CAUTION]\n> **{len(tripped)} guard(s) tripped**: apply refuses this plan without `{tripped[0].override}` "
+            "(`--hold-drops` applies everything but the removals)."
         )
         for g in tripped:
             out.append(f"> - `{g.name}`{f' ({_cell(g.course)})' if g.course else ''}: {_cell(g.message)}")

@@ -57,6 +57,7 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
             where = f" [{g.course}]" if g.course else ""
             out.append(paint(f"  ! {g.name}{where}: {g.message}", "31"))
         out.append(f"  Override only if intended: reconcile apply {tripped[0].override}")
+        out.append("  Or apply everything but the removals and hold those: reconcile apply --hold-drops")
         out.append("")
     if plan.warnings:
         out.append(paint(f"Warnings ({len(plan.warnings)}):", "33"))
