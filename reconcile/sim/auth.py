@@ -68,6 +68,11 @@ def authenticate(store: Store, token: str | None) -> Caller:
     return Caller.from_token(found)
 
 
+def account_rights(store: Store, caller: Caller) -> CourseRights:
+    """The caller's rights on the root account: everything for an admin, nothing otherwise."""
+    return ADMIN_RIGHTS if caller.admin else CourseRights()
+
+
 def course_rights(store: Store, caller: Caller, course: Course) -> CourseRights:
     """The caller's rights in ``course``, from admin status or their current enrollments."""
     if caller.admin:

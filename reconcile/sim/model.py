@@ -234,6 +234,15 @@ class Enrollment:
         return (self.user_id, self.type, self.role_id, self.course_section_id, self.associated_user_id)
 
 
+def raw_enrollment(e: Enrollment) -> dict[str, Any]:
+    """Every column of the row, times as Canvas JSON strings (the introspection view)."""
+    row: dict[str, Any] = {}
+    for name in Enrollment.__slots__:
+        value = getattr(e, name)
+        row[name] = format_time(value) if isinstance(value, dt.datetime) else value
+    return row
+
+
 @dataclass(slots=True)
 class Progress:
     """A Canvas Progress (facts §4): queued -> running -> completed | failed."""
