@@ -16,7 +16,7 @@ Served under ``/api/v1``: course, section and user enrollment lists (bookmark pa
 absolute Link headers), account enrollment show, POST create on courses and sections
 (upsert and revival), bulk enrollment with its Progress, DELETE conclude/delete/
 inactivate, accept, reject, reactivate, last_attended, temporary-enrollment status, the
-account course list, and the Users API (``GET /users/:id``). Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
+account course list, the Users API (``GET /users/:id``) and the Sections API. Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
 and injected faults (latency, 5xx, dropped connections, lost responses). Test-only
 introspection under ``/__sim/`` (see :mod:`reconcile.sim.introspect`).
 

@@ -40,6 +40,7 @@ class CourseRights:
     read_sis: bool = False
     view_all_grades: bool = False
     view_user_logins: bool = False
+    manage_sis: bool = False
     observer: bool = False
     # Sections the caller is limited to (limit_privileges_to_course_section), None = all.
     visible_sections: frozenset[int] | None = None
@@ -54,6 +55,7 @@ ADMIN_RIGHTS = CourseRights(
     read_sis=True,
     view_all_grades=True,
     view_user_logins=True,
+    manage_sis=True,
 )
 
 
@@ -115,6 +117,21 @@ def course_rights(store: Store, caller: Caller, course: Course) -> CourseRights:
         visible_sections=None if unlimited or not sections else frozenset(sections),
         observees=frozenset(observees),
     )
+
+
+def may_read_course(store: Store, caller: Caller, course: Course) -> bool:
+    """Course ``:read`` (courses_controller#show, sections_controller#index): an admin, or a
+    user with an enrollment there that is not deleted, rejected or still creation_pending,
+    in a course that is not deleted."""
+    if caller.admin:
+        return True
+    if course.workflow_state == "deleted":
+        return False
+    for key in store.user_index.get(caller.user_id, []):
+        e = store.enrollments[key[2]]
+        if e.course_id == course.id and e.workflow_state not in ("deleted", "rejected", "creation_pending"):
+            return True
+    return False
 
 
 def may_manage(rights: CourseRights, enrollment_type: str) -> bool:

@@ -141,8 +141,12 @@ class Course:
     uuid: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Section:
+    """A course section. ``course_id`` is where it is now; a cross-listed section keeps
+    its original course in ``nonxlist_course_id`` (facts §14.2). Mutable only for
+    cross-listing, which moves it (``Store.move_section``)."""
+
     id: int
     course_id: int
     name: str
@@ -153,6 +157,7 @@ class Section:
     restrict_enrollments_to_section_dates: bool = False
     default_section: bool = False
     workflow_state: str = "active"
+    nonxlist_course_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
