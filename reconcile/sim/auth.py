@@ -41,6 +41,9 @@ class CourseRights:
     view_all_grades: bool = False
     view_user_logins: bool = False
     manage_sis: bool = False
+    # manage_sections_edit (section :update) and course :manage, which cross-listing needs
+    manage_sections: bool = False
+    manage_course: bool = False
     observer: bool = False
     # Sections the caller is limited to (limit_privileges_to_course_section), None = all.
     visible_sections: frozenset[int] | None = None
@@ -56,6 +59,8 @@ ADMIN_RIGHTS = CourseRights(
     view_all_grades=True,
     view_user_logins=True,
     manage_sis=True,
+    manage_sections=True,
+    manage_course=True,
 )
 
 
@@ -113,6 +118,8 @@ def course_rights(store: Store, caller: Caller, course: Course) -> CourseRights:
         read_sis=teacher or ta,
         view_all_grades=teacher or ta,
         view_user_logins=teacher or ta,
+        manage_sections=teacher or designer,
+        manage_course=staff,
         observer=observer,
         visible_sections=None if unlimited or not sections else frozenset(sections),
         observees=frozenset(observees),

@@ -56,6 +56,8 @@ ROUTES = [
     _route("GET", "/api/v1/courses/:course_id/sections", api_sections.list_in_course),
     _route("GET", "/api/v1/courses/:course_id/sections/:id", api_sections.show_in_course),
     _route("GET", "/api/v1/sections/:id", api_sections.show),
+    _route("POST", "/api/v1/sections/:id/crosslist/:new_course_id", api_sections.crosslist),
+    _route("DELETE", "/api/v1/sections/:id/crosslist", api_sections.uncrosslist),
 ]
 
 
