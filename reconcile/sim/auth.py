@@ -40,6 +40,10 @@ class CourseRights:
     read_sis: bool = False
     view_all_grades: bool = False
     view_user_logins: bool = False
+    manage_sis: bool = False
+    # manage_sections_edit (section :update) and course :manage, which cross-listing needs
+    manage_sections: bool = False
+    manage_course: bool = False
     observer: bool = False
     # Sections the caller is limited to (limit_privileges_to_course_section), None = all.
     visible_sections: frozenset[int] | None = None
@@ -54,6 +58,9 @@ ADMIN_RIGHTS = CourseRights(
     read_sis=True,
     view_all_grades=True,
     view_user_logins=True,
+    manage_sis=True,
+    manage_sections=True,
+    manage_course=True,
 )
 
 
@@ -66,6 +73,11 @@ def authenticate(store: Store, token: str | None) -> Caller:
     if found is None or user is None or user.workflow_state == "deleted":
         raise errors.invalid_token()
     return Caller.from_token(found)
+
+
+def account_rights(store: Store, caller: Caller) -> CourseRights:
+    """The caller's rights on the root account: everything for an admin, nothing otherwise."""
+    return ADMIN_RIGHTS if caller.admin else CourseRights()
 
 
 def course_rights(store: Store, caller: Caller, course: Course) -> CourseRights:
@@ -106,10 +118,27 @@ def course_rights(store: Store, caller: Caller, course: Course) -> CourseRights:
         read_sis=teacher or ta,
         view_all_grades=teacher or ta,
         view_user_logins=teacher or ta,
+        manage_sections=teacher or designer,
+        manage_course=staff,
         observer=observer,
         visible_sections=None if unlimited or not sections else frozenset(sections),
         observees=frozenset(observees),
     )
+
+
+def may_read_course(store: Store, caller: Caller, course: Course) -> bool:
+    """Course ``:read`` (courses_controller#show, sections_controller#index): an admin, or a
+    user with an enrollment there that is not deleted, rejected or still creation_pending,
+    in a course that is not deleted."""
+    if caller.admin:
+        return True
+    if course.workflow_state == "deleted":
+        return False
+    for key in store.user_index.get(caller.user_id, []):
+        e = store.enrollments[key[2]]
+        if e.course_id == course.id and e.workflow_state not in ("deleted", "rejected", "creation_pending"):
+            return True
+    return False
 
 
 def may_manage(rights: CourseRights, enrollment_type: str) -> bool:

@@ -141,8 +141,12 @@ class Course:
     uuid: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Section:
+    """A course section. ``course_id`` is where it is now; a cross-listed section keeps
+    its original course in ``nonxlist_course_id`` (facts §14.2). Mutable only for
+    cross-listing, which moves it (``Store.move_section``)."""
+
     id: int
     course_id: int
     name: str
@@ -153,6 +157,7 @@ class Section:
     restrict_enrollments_to_section_dates: bool = False
     default_section: bool = False
     workflow_state: str = "active"
+    nonxlist_course_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +237,15 @@ class Enrollment:
     def unique_key(self) -> tuple[int, str, int, int, int | None]:
         """Canvas's unique index: (user, type, role, section, associated user) (facts §3.4)."""
         return (self.user_id, self.type, self.role_id, self.course_section_id, self.associated_user_id)
+
+
+def raw_enrollment(e: Enrollment) -> dict[str, Any]:
+    """Every column of the row, times as Canvas JSON strings (the introspection view)."""
+    row: dict[str, Any] = {}
+    for name in Enrollment.__slots__:
+        value = getattr(e, name)
+        row[name] = format_time(value) if isinstance(value, dt.datetime) else value
+    return row
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconcile.sim.auth import Caller, CourseRights, may_manage
-from reconcile.sim.model import Course, Enrollment, Progress, User, format_time
+from reconcile.sim.model import Course, Enrollment, Progress, Section, User, format_time
 from reconcile.sim.store import Store
 
 
@@ -198,6 +198,38 @@ def course_json(store: Store, course: Course) -> dict[str, Any]:
         "default_view": "modules",
         "is_public": False,
     }
+
+
+def section_json(
+    store: Store, section: Section, rights: CourseRights, includes: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``lib/api/v1/section.rb#section_json``: ``course_id`` is the course the section is in
+    now, ``nonxlist_course_id`` its original course when cross-listed (facts §14.2). The SIS
+    fields need read_sis on the section's course; ``sis_course_id`` is that course's."""
+    body: dict[str, Any] = {
+        "id": section.id,
+        "name": section.name,
+        "course_id": section.course_id,
+        "nonxlist_course_id": section.nonxlist_course_id,
+        "start_at": format_time(section.start_at),
+        "end_at": format_time(section.end_at),
+        "restrict_enrollments_to_section_dates": section.restrict_enrollments_to_section_dates,
+    }
+    if rights.read_sis:
+        body["sis_section_id"] = section.sis_section_id
+        body["sis_course_id"] = store.courses[section.course_id].sis_course_id
+        body["integration_id"] = section.integration_id
+    if rights.manage_sis:
+        body["sis_import_id"] = None
+    if "total_students" in includes:
+        # "the total number of active and invited students in the section"
+        body["total_students"] = sum(
+            1
+            for key in store.section_index.get(section.id, [])
+            if key[0] == "StudentEnrollment"
+            and store.enrollments[key[2]].workflow_state in ("active", "invited")
+        )
+    return body
 
 
 def progress_json(progress: Progress, base_url: str) -> dict[str, Any]:

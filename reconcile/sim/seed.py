@@ -222,12 +222,24 @@ def build_store(
                 uuid=c.get("uuid") or _uuid("course", c["id"]),
             )
         )
+    crosslisted_from: set[int] = set()
     for i, s in enumerate(doc.get("sections", [])):
         if s["course_id"] not in store.courses:
             problems.append(f"sections/{i}: course_id {s['course_id']} does not exist")
             continue
         course = store.courses[s["course_id"]]
-        first = not store.course_sections.get(course.id)
+        original = s.get("nonxlist_course_id")
+        if original is not None and (original not in store.courses or original == course.id):
+            problems.append(
+                f"sections/{i}: nonxlist_course_id {original} must be another existing course "
+                f"(the section's original course; course_id is where it is now)"
+            )
+            continue
+        if original is not None:
+            crosslisted_from.add(original)
+        # A cross-listed section became its new course's default only if that course had no
+        # section of its own (facts §14.2), which a seed says with default_section.
+        first = not store.course_sections.get(course.id) and original is None
         store.add_section(
             Section(
                 id=s["id"],
@@ -240,16 +252,16 @@ def build_store(
                 restrict_enrollments_to_section_dates=s.get("restrict_enrollments_to_section_dates", False),
                 default_section=s.get("default_section", first),
                 workflow_state=s.get("workflow_state", "active"),
+                nonxlist_course_id=original,
             )
         )
-    next_section = max([0, *store.sections]) + 1
     for course in store.courses.values():
-        if course.id not in store.default_sections:
-            # Canvas creates a default section named after the course on first use.
-            store.add_section(
-                Section(id=next_section, course_id=course.id, name=course.name, default_section=True)
-            )
-            next_section += 1
+        if course.id not in store.default_sections and not (
+            course.id in crosslisted_from and not store.course_sections.get(course.id)
+        ):
+            # Canvas creates a default section named after the course on first use. A course
+            # whose every section is cross-listed away has none until it needs one.
+            store.default_section_id(course.id)
     for u in doc.get("users", []):
         name = u.get("name", f"User {u['id']}")
         sortable = u.get("sortable_name") or _sortable(name)
@@ -310,7 +322,12 @@ def _load_enrollments(store: Store, rows: list[dict[str, Any]]) -> list[str]:
         section_id = e.get("course_section_id") or store.default_section_id(course.id)
         section = store.sections.get(section_id)
         if section is None or section.course_id != course.id:
-            problems.append(f"{where}: section {section_id} is not a section of course {course.id}")
+            moved = (
+                f" (it is cross-listed into course {section.course_id}, where its enrollments are)"
+                if section is not None and section.nonxlist_course_id == course.id
+                else ""
+            )
+            problems.append(f"{where}: section {section_id} is not a section of course {course.id}{moved}")
             continue
         etype = e.get("type", "StudentEnrollment")
         role_id = e.get("role_id") or BUILT_IN_ROLE_FOR_TYPE[etype]

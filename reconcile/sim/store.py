@@ -91,7 +91,7 @@ class Store:
         self.user_index: dict[int, list[SortKey]] = {}
         self.user_courses: dict[int, set[int]] = {}
         self._lookup: dict[tuple[str, str, str], int] = {}
-        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1}
+        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1, "section": 1}
         # Encoded enrollment JSON by row content and view (see render.enrollment_fragment).
         self.json_cache: dict[tuple[Any, ...], str] = {}
 
@@ -141,6 +141,7 @@ class Store:
             self.default_sections[section.course_id] = section.id
         self._index("section", "sis", section.sis_section_id, section.id)
         self._index("section", "integration", section.integration_id, section.id)
+        self.next_ids["section"] = max(self.next_ids["section"], section.id + 1)
 
     def add_user(self, user: User) -> None:
         self.users[user.id] = user
@@ -249,7 +250,50 @@ class Store:
 
     # -- views -------------------------------------------------------------------
     def default_section_id(self, course_id: int) -> int:
-        return self.default_sections[course_id]
+        """``Course#default_section``: the course's active default section, created (named after
+        the course) when it has none, e.g. after its default section was cross-listed away."""
+        section_id = self.default_sections.get(course_id)
+        if section_id is None or self.sections[section_id].workflow_state != "active":
+            section = Section(
+                id=self.new_id("section"),
+                course_id=course_id,
+                name=self.courses[course_id].name,
+                default_section=True,
+            )
+            self.add_section(section)
+            section_id = section.id
+        return section_id
+
+    def move_section(self, section: Section, course_id: int) -> None:
+        """``CourseSection#move_to_course``: the section and *all* its enrollments (deleted and
+        observer rows included, ``update_all``: no callbacks, updated_at untouched) move to
+        ``course_id``. The section is the target's default section only if the target had no
+        active section (facts §14.2). Every per-course index follows the rows."""
+        old = section.course_id
+        if old == course_id:
+            return
+        target_had_sections = any(
+            self.sections[s].workflow_state == "active" for s in self.course_sections.get(course_id, [])
+        )
+        self.course_sections[old].remove(section.id)
+        if self.default_sections.get(old) == section.id:
+            del self.default_sections[old]
+        section.course_id = course_id
+        section.default_section = not target_had_sections
+        self.course_sections.setdefault(course_id, []).append(section.id)
+        if section.default_section:
+            self.default_sections[course_id] = section.id
+        old_rows = self.course_index[old]
+        new_rows = self.course_index.setdefault(course_id, [])
+        users = set()
+        for key in self.section_index.get(section.id, []):
+            e = self.enrollments[key[2]]
+            e.course_id = course_id
+            del old_rows[bisect.bisect_left(old_rows, key)]
+            bisect.insort(new_rows, key)
+            users.add(e.user_id)
+        for user_id in users:
+            self.user_courses[user_id] = {self.enrollments[k[2]].course_id for k in self.user_index[user_id]}
 
     def active_sections(self, course_id: int) -> list[Section]:
         return [
