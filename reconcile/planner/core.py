@@ -26,6 +26,7 @@ from reconcile.planner import intents, rules
 from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
 from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, factorize, in_names, micros, words
+from reconcile.planner.lookups import Lookups, held_back, unplaceable
 from reconcile.planner.match import match, resolve_users
 from reconcile.planner.ops import build_operations, no_cycle_collection, summarize
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
@@ -44,13 +45,16 @@ def build_plan(
     tool_version: str = __version__,
     only_courses: Iterable[str] | None = None,
     extra_warnings: Sequence[PlanWarning] = (),
+    lookups: Lookups | None = None,
 ) -> Plan:
     """Plan the operations that make Canvas (``current``, frames.CURRENT_COLUMNS, fetched with
     every state for the courses in scope) match the roster (``desired``, frames.DESIRED_COLUMNS).
 
     Deterministic: the same arguments give a plan that serialises to the same bytes
     (``created_at`` is ``now``). ``only_courses`` restricts the plan to those course refs.
-    ``extra_warnings`` (e.g. the roster loader's) are carried into the plan.
+    ``extra_warnings`` (e.g. the roster loader's) are carried into the plan. ``lookups``:
+    what Canvas said of refs no fetched enrollment shows (:mod:`reconcile.planner.lookups`);
+    rows naming a user or section Canvas does not have become warnings, not operations.
     Never does I/O; never raises for data problems it can describe (those become warnings).
     """
     now_ts = as_utc(now)
@@ -76,6 +80,9 @@ def build_plan(
             "role {role} is not in manage.roles; row ignored",
         )
         keep &= ~unmanaged_role
+    held_keys = None
+    if lookups is not None:
+        keep, held_keys = _unplaceable(desired, current, keep, lookups, sink)
     if not keep.all():
         desired = desired[keep].reset_index(drop=True)
         d_courses = (d_courses[0][keep], d_courses[1])
@@ -85,6 +92,10 @@ def build_plan(
         c_courses = (c_courses[0][in_scope], c_courses[1])
     c_roles, c_states = factorize(current["role"]), factorize(current["state"])  # shared below
     touchable, managed = classify(current, scope, roles=c_roles)
+    if held_keys is not None:
+        held = held_back(current, *held_keys)
+        touchable &= ~held
+        managed &= ~held
 
     desired["assoc_id"] = pd.Series(NO_ASSOCIATE, index=desired.index, dtype="Int64")
     observers = desired["associated_user"].notna().to_numpy(dtype=bool)
@@ -224,6 +235,43 @@ def build_plan(
             source=source,
         )
         return _with_id(plan)
+
+
+def _unplaceable(
+    desired: pd.DataFrame, current: pd.DataFrame, keep: np.ndarray, lookups: Lookups, sink: WarningSink
+) -> tuple[np.ndarray, tuple[pd.DataFrame, np.ndarray, Any] | None]:
+    """``keep`` without the rows naming a user or section Canvas does not have (each one a
+    warning with its file and row), and what :func:`held_back` needs to leave the current
+    enrollments of those rows' users alone."""
+    if lookups.users_undecided:
+        sink.add(
+            "users_not_checked",
+            "this token may not look users up (GET /api/v1/users/:id answers 404 for anyone but itself), "
+            "so roster users with no enrollment in the fetched courses could not be checked; "
+            "an unknown one fails at apply",
+        )
+    bad_user, bad_observee, bad_section = unplaceable(desired, lookups)
+    bad_user, bad_observee, bad_section = bad_user & keep, bad_observee & keep, bad_section & keep
+    sink.rows(desired, bad_user, "unknown_user", "Canvas has no user {user}; row skipped: correct the roster")
+    sink.rows(
+        desired,
+        bad_observee,
+        "unknown_user",
+        "Canvas has no user {associated_user}, whom observer {user} is to observe; row skipped: "
+        "correct the roster",
+    )
+    bad_user = bad_user | bad_observee
+    sink.rows(
+        desired,
+        bad_section,
+        "unknown_section",
+        "{section} is not a section of {course} in Canvas; row for {user} skipped (their current "
+        "enrollments in the course are left as they are): correct the roster",
+    )
+    if not bad_section.any():
+        return keep & ~bad_user, None
+    uid = resolve_users(desired["user"].where(bad_section), current).to_numpy(dtype=object, na_value=None)
+    return keep & ~bad_user & ~bad_section, (desired, bad_section, uid)
 
 
 def _conformed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

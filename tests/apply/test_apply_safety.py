@@ -252,3 +252,63 @@ def _hand_edit(setup: Setup) -> None:
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
+
+
+def test_unknown_users_and_sections_are_plan_warnings_and_apply_fails_nothing(setup) -> None:
+    rows = _rows()
+    header = dict.fromkeys(rows[0], "")
+    math = {**header, "course_id": "MATH101-F26", "role": "student", "status": "active"}
+    ghost = {**math, "section_id": "MATH101-F26-01", "user_id": "S9999"}  # no such user in Canvas
+    watcher = {**math, "section_id": "MATH101-F26-01", "user_id": "P0001", "role": "observer"}
+    watcher["associated_user_id"] = "S9999"
+    rows = [
+        {**row, "section_id": "MATH101-F26-99"}
+        if row["user_id"] == "S0002" and row["course_id"] == "MATH101-F26"
+        else row
+        for row in rows
+    ]  # a section MATH101 does not have, for a student who is enrolled in another one
+    rows += [ghost, watcher]
+    roster = setup.roster(rows)
+    planned, plan_path = setup.plan(roster)
+    assert planned.exit_code == 0, planned.output
+    document = json.loads(plan_path.read_text())
+    warnings = {w["code"]: w for w in document["warnings"]}
+    # the header is line 1, so the last two rows (ghost, watcher) are lines len(rows) and len(rows) + 1
+    unknown = [w for w in document["warnings"] if w["code"] == "unknown_user"]
+    assert sorted(w["origin"][0] for w in unknown) == [f"{roster}:{len(rows)}", f"{roster}:{len(rows) + 1}"]
+    assert "Canvas has no user sis_user_id:S9999" in unknown[0]["message"]
+    section = warnings["unknown_section"]
+    assert "sis_section_id:MATH101-F26-99 is not a section of sis_course_id:MATH101-F26" in section["message"]
+    assert section["origin"] and section["origin"][0].startswith(str(roster))
+    targets = {(op["target"]["user"], op["action"]) for op in document["operations"]}
+    assert not any(user in ("sis_user_id:S9999", "sis_user_id:S0002") for user, _ in targets)
+    applied = setup.run("apply", str(plan_path), "--output", "json")
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.output)["failures"] == []
+    s0002 = [e for e in setup.university.simulator.enrollments() if e["user_id"] == _user_id(setup, "S0002")]
+    assert s0002 and all(e["workflow_state"] != "deleted" for e in s0002)  # left as it was
+
+
+def test_a_token_that_may_not_look_users_up_is_told_not_guessed(setup) -> None:
+    rows = [row for row in _rows() if row["course_id"] == "MATH101-F26"]
+    rows.append({**rows[-1], "user_id": "S0020", "associated_user_id": "", "role": "student"})
+    roster = setup.roster(rows)
+    env = {**setup.env, "CANVAS_API_TOKEN": setup.university.teacher_token}
+    result = CliRunner().invoke(
+        cli, ["plan", str(roster), "-c", str(setup.config), "--output", "json"], env=env
+    )
+    assert result.exit_code in (0, 3), result.output
+    codes = [w["code"] for w in json.loads(result.output)["warnings"]]
+    assert "users_not_checked" in codes and "unknown_user" not in codes
+
+
+def _user_id(setup: Setup, sis: str) -> int:
+    import requests
+
+    answer = requests.get(
+        f"{setup.university.url}/api/v1/users/sis_user_id:{sis}",
+        headers={"Authorization": f"Bearer {setup.university.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["id"])
