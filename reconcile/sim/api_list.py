@@ -121,7 +121,9 @@ def list_user(req: Request) -> Response:
     user = req.user()
     states = _state_param(req)
     if user.id != req.caller.user_id and not req.caller.admin:
-        parent = any(
+        # an approved parent (read_as_parent: an active observer link, user.rb policy), or an
+        # observer enrolled as this user's observer
+        parent = user in store.linked_students(req.caller.user_id) or any(
             store.enrollments[k[2]].associated_user_id == user.id
             and store.enrollments[k[2]].workflow_state == "active"
             for k in store.user_index.get(req.caller.user_id, [])

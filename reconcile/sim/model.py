@@ -239,6 +239,22 @@ class Enrollment:
         return (self.user_id, self.type, self.role_id, self.course_section_id, self.associated_user_id)
 
 
+@dataclass(slots=True)
+class ObserverLink:
+    """A UserObservationLink (``user_observers``): ``observer_id`` observes ``student_id``.
+
+    Soft-deleted like Canvas (workflow_state ``deleted``); creating the same link again
+    restores the row (``create_or_restore``).
+    """
+
+    id: int
+    observer_id: int
+    student_id: int
+    root_account_id: int
+    workflow_state: str = "active"
+    created_at: dt.datetime | None = None
+
+
 def raw_enrollment(e: Enrollment) -> dict[str, Any]:
     """Every column of the row, times as Canvas JSON strings (the introspection view)."""
     row: dict[str, Any] = {}

@@ -18,12 +18,14 @@ import jsonschema
 import yaml
 
 from reconcile import schemas
+from reconcile.sim.linked import load_linked
 from reconcile.sim.model import (
     BUILT_IN_ROLE_FOR_TYPE,
     BUILT_IN_ROLE_IDS,
     Account,
     Course,
     Enrollment,
+    ObserverLink,
     Role,
     Section,
     Term,
@@ -296,9 +298,46 @@ def build_store(
             problems.append(f"tokens/{i}: user_id {t['user_id']} does not exist")
         store.add_token(Token(token=t["token"], user_id=t["user_id"], admin=t.get("admin", False)))
     problems.extend(_load_enrollments(store, doc.get("enrollments", [])))
+    problems.extend(_load_links(store, doc.get("observer_links", [])))
     if problems:
         raise SeedError(problems[:50])
+    load_linked(store)
     return store
+
+
+def _load_links(store: Store, rows: list[dict[str, Any]]) -> list[str]:
+    """Observer links (UserObservationLink): one row per observer and student."""
+    problems: list[str] = []
+    next_id = max([0, *(r["id"] for r in rows if "id" in r)]) + 1
+    for i, row in enumerate(rows):
+        where = f"observer_links/{i}"
+        observer_id, student_id = row["observer_id"], row["student_id"]
+        if observer_id not in store.users or student_id not in store.users:
+            problems.append(f"{where}: observer {observer_id} or student {student_id} does not exist")
+            continue
+        if observer_id == student_id:
+            problems.append(f"{where}: a user cannot observe themself")
+            continue
+        if store.link_between(observer_id, student_id) is not None:
+            problems.append(f"{where}: observer {observer_id} is already linked to student {student_id}")
+            continue
+        link_id = row.get("id")
+        if link_id is None:
+            link_id, next_id = next_id, next_id + 1
+        elif link_id in store.links:
+            problems.append(f"{where}: duplicate id {link_id}")
+            continue
+        store.add_link(
+            ObserverLink(
+                id=link_id,
+                observer_id=observer_id,
+                student_id=student_id,
+                root_account_id=store.root_account_id,
+                workflow_state=row.get("workflow_state", "active"),
+                created_at=parse_time(row.get("created_at")) or SEED_EPOCH,
+            )
+        )
+    return problems
 
 
 def _sortable(name: str) -> str:

@@ -19,6 +19,7 @@ from reconcile.sim.model import (
     Account,
     Course,
     Enrollment,
+    ObserverLink,
     Progress,
     Role,
     Section,
@@ -91,7 +92,10 @@ class Store:
         self.user_index: dict[int, list[SortKey]] = {}
         self.user_courses: dict[int, set[int]] = {}
         self._lookup: dict[tuple[str, str, str], int] = {}
-        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1, "section": 1}
+        self.links: dict[int, ObserverLink] = {}
+        self.links_of_student: dict[int, list[int]] = {}
+        self.links_of_observer: dict[int, list[int]] = {}
+        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1, "section": 1, "link": 1}
         # Encoded enrollment JSON by row content and view (see render.enrollment_fragment).
         self.json_cache: dict[tuple[Any, ...], str] = {}
 
@@ -178,6 +182,62 @@ class Store:
         self.user_courses.setdefault(enrollment.user_id, set()).add(enrollment.course_id)
         self.next_ids["enrollment"] = max(self.next_ids["enrollment"], enrollment.id + 1)
 
+    def relocate_enrollment(self, enrollment: Enrollment, course_id: int, section_id: int) -> None:
+        """Move one row to another section (and course), keeping every index right."""
+        if (enrollment.course_id, enrollment.course_section_id) == (course_id, section_id):
+            return
+        key = self.sort_key(enrollment)
+        old_course, old_section = enrollment.course_id, enrollment.course_section_id
+        if self.by_key.get(enrollment.unique_key) == enrollment.id:
+            del self.by_key[enrollment.unique_key]
+        for index, owner in ((self.course_index, old_course), (self.section_index, old_section)):
+            rows = index[owner]
+            del rows[bisect.bisect_left(rows, key)]
+        enrollment.course_id, enrollment.course_section_id = course_id, section_id
+        self.by_key[enrollment.unique_key] = enrollment.id
+        bisect.insort(self.course_index.setdefault(course_id, []), key)
+        bisect.insort(self.section_index.setdefault(section_id, []), key)
+        self.user_courses[enrollment.user_id] = {
+            self.enrollments[k[2]].course_id for k in self.user_index[enrollment.user_id]
+        }
+
+    def add_link(self, link: ObserverLink) -> None:
+        self.links[link.id] = link
+        self.links_of_student.setdefault(link.student_id, []).append(link.id)
+        self.links_of_observer.setdefault(link.observer_id, []).append(link.id)
+        self.next_ids["link"] = max(self.next_ids["link"], link.id + 1)
+
+    def link_between(self, observer_id: int, student_id: int) -> ObserverLink | None:
+        """The link row of this pair, active or deleted (one per pair and root account)."""
+        for link_id in self.links_of_observer.get(observer_id, ()):
+            link = self.links[link_id]
+            if link.student_id == student_id:
+                return link
+        return None
+
+    def linked_observers(self, student_id: int, *, deleted_users: bool = False) -> list[User]:
+        """``user.linked_observers``: the observers of an active link (``.active``, the default
+        here, leaves out deleted observer users as ``Enrollment#observers`` does)."""
+        found: list[User] = []
+        for link_id in self.links_of_student.get(student_id, ()):
+            link = self.links[link_id]
+            observer = self.users.get(link.observer_id)
+            if link.workflow_state == "deleted" or observer is None or observer in found:
+                continue
+            if deleted_users or observer.workflow_state != "deleted":
+                found.append(observer)
+        return found
+
+    def linked_students(self, observer_id: int) -> list[User]:
+        """``user.linked_students``: the users an active link says this user observes."""
+        found: list[User] = []
+        for link_id in self.links_of_observer.get(observer_id, ()):
+            link = self.links[link_id]
+            student = self.users.get(link.student_id)
+            if link.workflow_state != "deleted" and student is not None and student not in found:
+                found.append(student)
+        return found
+
     def sort_indexes(self) -> None:
         """Sort every index once after a bulk load with ``presorted=True``."""
         for index in (self.course_index, self.section_index, self.user_index):
@@ -247,6 +307,15 @@ class Store:
             if not role.built_in and role.label == name and role.workflow_state != "deleted":
                 return role
         return None
+
+    def can_be_enrolled(self, user: User, course: Course) -> bool:
+        """``User#can_be_enrolled_in_course?``: a login in the root account, or a
+        creation_pending user already enrolled there (facts §3.2 step 8)."""
+        if user.has_pseudonym:
+            return True
+        return user.workflow_state == "creation_pending" and course.id in self.user_courses.get(
+            user.id, set()
+        )
 
     # -- views -------------------------------------------------------------------
     def default_section_id(self, course_id: int) -> int:
