@@ -194,7 +194,7 @@ def enroll_user(
     e.role_id = role.id
     e.self_enrolled = self_enrolled
     e.start_at, e.end_at = start_at, end_at
-    e.sis_pseudonym = False
+    e.sis_pseudonym_id = None
     if before is None:
         store.insert_enrollment(e)
         linked.student_saved(store, e, created=True)
@@ -219,7 +219,7 @@ def _snapshot(e: Enrollment) -> tuple[Any, ...]:
         e.self_enrolled,
         e.start_at,
         e.end_at,
-        e.sis_pseudonym,
+        e.sis_pseudonym_id,
         e.sis_import_id,
     )
 

@@ -11,6 +11,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from reconcile.sim import pseudonyms
 from reconcile.sim.auth import Caller, CourseRights, may_manage
 from reconcile.sim.model import Course, Enrollment, Progress, Section, User, format_time
 from reconcile.sim.store import Store
@@ -18,13 +19,19 @@ from reconcile.sim.store import Store
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """Everything rendering depends on besides the row itself."""
+    """Everything rendering depends on besides the row itself.
+
+    ``sis_context`` is the list a user object appears in (``("course", id)``,
+    ``("section", id)`` or None for the root account): it decides which of a user's
+    pseudonyms the object shows (:func:`reconcile.sim.pseudonyms.for_user`).
+    """
 
     base_url: str
     caller: Caller
     rights: CourseRights
     includes: frozenset[str] = frozenset()
     with_user: bool = False
+    sis_context: pseudonyms.Context = None
 
 
 def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
@@ -35,13 +42,14 @@ def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
         "sortable_name": user.sortable_name,
         "short_name": user.short_name,
     }
+    login = pseudonyms.for_user(store, user.id, view.sis_context)
     if view.rights.read_sis:
-        body["sis_user_id"] = user.sis_user_id
-        body["integration_id"] = user.integration_id
+        body["sis_user_id"] = login.sis_user_id if login else None
+        body["integration_id"] = login.integration_id if login else None
     if view.caller.admin:
         body["sis_import_id"] = None
-    if view.rights.view_user_logins and user.login_id is not None:
-        body["login_id"] = user.login_id
+    if view.rights.view_user_logins and login is not None and login.unique_id is not None:
+        body["login_id"] = login.unique_id
     if "avatar_url" in view.includes:
         body["avatar_url"] = f"{view.base_url}/images/messages/avatar-50.png"
     if "uuid" in view.includes:
@@ -106,8 +114,9 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
             course_integration_id=course.integration_id,
             sis_section_id=section.sis_section_id,
             section_integration_id=section.integration_id,
-            sis_user_id=user.sis_user_id,
         )
+        sis_login = pseudonyms.for_enrollment(store, e)
+        body["sis_user_id"] = sis_login.sis_user_id if sis_login else None
     body["html_url"] = f"{view.base_url}/courses/{e.course_id}/users/{e.user_id}"
     if view.includes:
         _add_includes(store, e, view, body)
@@ -130,6 +139,11 @@ def enrollment_fragment(store: Store, e: Enrollment, view: View) -> str:
     """
     if "observed_users" in view.includes:
         return _ENCODE(enrollment_json(store, e, view))
+    # The embedded user's pseudonym can depend on the user's other rows (several logins only).
+    shown = None
+    if view.with_user and len(store.pseudonyms.get(e.user_id, ())) > 1:
+        login = pseudonyms.for_user(store, e.user_id, view.sis_context)
+        shown = login.id if login else None
     key = (
         _ROW(e),
         store.courses[e.course_id].workflow_state,
@@ -140,6 +154,7 @@ def enrollment_fragment(store: Store, e: Enrollment, view: View) -> str:
         view.rights,
         view.includes,
         view.with_user,
+        shown,
     )
     cache = store.json_cache
     text = cache.get(key)

@@ -21,6 +21,7 @@ from reconcile.sim.model import (
     Enrollment,
     ObserverLink,
     Progress,
+    Pseudonym,
     Role,
     Section,
     Term,
@@ -92,10 +93,19 @@ class Store:
         self.user_index: dict[int, list[SortKey]] = {}
         self.user_courses: dict[int, set[int]] = {}
         self._lookup: dict[tuple[str, str, str], int] = {}
+        # every user's pseudonyms in position order; the first one holds the user's own ids
+        self.pseudonyms: dict[int, tuple[Pseudonym, ...]] = {}
+        self.pseudonym_by_id: dict[int, Pseudonym] = {}
         self.links: dict[int, ObserverLink] = {}
         self.links_of_student: dict[int, list[int]] = {}
         self.links_of_observer: dict[int, list[int]] = {}
-        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1, "section": 1, "link": 1}
+        self.next_ids: dict[str, int] = {
+            "enrollment": 1,
+            "progress": 1,
+            "section": 1,
+            "link": 1,
+            "pseudonym": 1,
+        }
         # Encoded enrollment JSON by row content and view (see render.enrollment_fragment).
         self.json_cache: dict[tuple[Any, ...], str] = {}
 
@@ -147,13 +157,45 @@ class Store:
         self._index("section", "integration", section.integration_id, section.id)
         self.next_ids["section"] = max(self.next_ids["section"], section.id + 1)
 
-    def add_user(self, user: User) -> None:
+    def add_user(self, user: User, extra_pseudonyms: tuple[dict[str, Any], ...] = ()) -> None:
+        """Add a user; its own ids become its first pseudonym, ``extra_pseudonyms`` (dicts
+        with login_id, sis_user_id, integration_id, workflow_state) the following ones."""
         self.users[user.id] = user
         self.user_index.setdefault(user.id, [])
-        self._index("user", "sis", user.sis_user_id, user.id)
-        self._index("user", "integration", user.integration_id, user.id)
-        self._index("user", "login", user.login_id, user.id)
         self._index("user", "uuid", user.uuid, user.id)
+        logins: list[dict[str, Any]] = []
+        if user.sis_user_id or user.integration_id or user.login_id:
+            logins.append(
+                {
+                    "login_id": user.login_id,
+                    "sis_user_id": user.sis_user_id,
+                    "integration_id": user.integration_id,
+                }
+            )
+        logins.extend(extra_pseudonyms)
+        made = []
+        for position, login in enumerate(logins, start=1):
+            pseudonym = Pseudonym(
+                id=self.new_id("pseudonym"),
+                user_id=user.id,
+                position=position,
+                unique_id=login.get("login_id"),
+                sis_user_id=login.get("sis_user_id"),
+                integration_id=login.get("integration_id"),
+                workflow_state=login.get("workflow_state", "active"),
+            )
+            made.append(pseudonym)
+            self.pseudonym_by_id[pseudonym.id] = pseudonym
+            if pseudonym.workflow_state != "deleted":
+                # lookups go through the user's live pseudonyms (has_one :pseudonym is active ones)
+                self._index("user", "sis", pseudonym.sis_user_id, user.id)
+                self._index("user", "integration", pseudonym.integration_id, user.id)
+                self._index("user", "login", pseudonym.unique_id, user.id)
+        self.pseudonyms[user.id] = tuple(made)
+
+    def login_owner(self, column: str, value: str) -> int | None:
+        """The user an SIS, integration or login id already belongs to (seed validation)."""
+        return self._lookup.get(("user", column, value.casefold() if column == "login" else value))
 
     def add_role(self, role: Role) -> None:
         self.roles[role.id] = role
@@ -311,7 +353,7 @@ class Store:
     def can_be_enrolled(self, user: User, course: Course) -> bool:
         """``User#can_be_enrolled_in_course?``: a login in the root account, or a
         creation_pending user already enrolled there (facts §3.2 step 8)."""
-        if user.has_pseudonym:
+        if user.workflow_state != "deleted" and any(p.usable for p in self.pseudonyms.get(user.id, ())):
             return True
         return user.workflow_state == "creation_pending" and course.id in self.user_courses.get(
             user.id, set()
