@@ -77,7 +77,7 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
     now = store.now()
     if course_concluded(store, course, now):
         has_row = course.id in store.user_courses.get(user.id, set())
-        if section is None or not has_row or section_concluded(section, now):
+        if section is None or not has_row or section_concluded(store, section, now):
             raise errors.message("Can't add an enrollment to a concluded course.")
     target = section or store.sections[store.default_section_id(course.id)]
     enrollment = enroll_user(store, course, target, user, role, etype, params, rights_section=section)
@@ -298,8 +298,8 @@ def _self_enroll(
         closed = [{"attribute": "self_enrollment_code", "type": "closed", "message": "closed"}]
         raise errors.ApiError(400, {"user": {"self_enrollment_code": closed}})
     section = url_section or store.sections[store.default_section_id(course.id)]
-    if section_concluded(section, now):
-        open_sections = [s for s in store.active_sections(course.id) if not section_concluded(s, now)]
+    if section_concluded(store, section, now):
+        open_sections = [s for s in store.active_sections(course.id) if not section_concluded(store, s, now)]
         if not open_sections:
             raise errors.message("Course has no open sections")
         section = open_sections[0]

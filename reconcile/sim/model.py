@@ -120,11 +120,13 @@ class Term:
     integration_id: str | None = None
     start_at: dt.datetime | None = None
     end_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
 
 
 @dataclass(slots=True)
 class Course:
-    """A course. Mutable only for the created -> claimed transition (facts §3.3)."""
+    """A course. Mutable only for its workflow_state: created -> claimed when a teacher is
+    enrolled (facts §3.3), deleted -> claimed when a section is moved back (§14.2)."""
 
     id: int
     name: str

@@ -13,7 +13,8 @@ from typing import Any
 
 from reconcile.sim import pseudonyms
 from reconcile.sim.auth import Caller, CourseRights, may_manage
-from reconcile.sim.model import Course, Enrollment, Progress, Section, User, format_time
+from reconcile.sim.dates import course_concluded
+from reconcile.sim.model import Course, Enrollment, Progress, Section, Term, User, format_time
 from reconcile.sim.store import Store
 
 
@@ -194,18 +195,23 @@ def _add_includes(store: Store, e: Enrollment, view: View, body: dict[str, Any])
             body["temporary_enrollment_provider"] = user_json(store, provider, view)
 
 
-def course_json(store: Store, course: Course) -> dict[str, Any]:
-    """The fields of Canvas's course JSON an account course list is read for."""
-    return {
+def course_json(
+    store: Store, course: Course, rights: CourseRights, includes: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Canvas's course JSON (``lib/api/v1/course_json.rb``): ``workflow_state`` is
+    ``Course#api_state`` (created and claimed show as ``unpublished``); the SIS fields need
+    read_sis. ``include[]=term`` adds the term, ``include[]=concluded`` whether the course is
+    concluded by its state or by course/term dates (facts §7.5)."""
+    body: dict[str, Any] = {
         "id": course.id,
         "name": course.name,
         "course_code": course.course_code,
-        "sis_course_id": course.sis_course_id,
-        "integration_id": course.integration_id,
         "account_id": course.account_id,
         "root_account_id": store.root_account_id,
         "enrollment_term_id": course.enrollment_term_id,
-        "workflow_state": course.workflow_state,
+        "workflow_state": "unpublished"
+        if course.workflow_state in ("created", "claimed")
+        else course.workflow_state,
         "start_at": format_time(course.start_at),
         "end_at": format_time(course.end_at),
         "restrict_enrollments_to_course_dates": course.restrict_enrollments_to_course_dates,
@@ -213,6 +219,33 @@ def course_json(store: Store, course: Course) -> dict[str, Any]:
         "default_view": "modules",
         "is_public": False,
     }
+    if rights.read_sis:
+        body["sis_course_id"] = course.sis_course_id
+        body["integration_id"] = course.integration_id
+    if "term" in includes:
+        term = store.term(course.enrollment_term_id)
+        body["term"] = term_json(term, manage_sis=rights.manage_sis) if term is not None else None
+    if "concluded" in includes:
+        body["concluded"] = course_concluded(store, course, store.now())
+    return body
+
+
+def term_json(term: Term, *, manage_sis: bool) -> dict[str, Any]:
+    """``lib/api/v1/enrollment_term.rb#enrollment_term_json``. The SIS fields need rights on the
+    root account, which only account admins have here."""
+    body: dict[str, Any] = {
+        "id": term.id,
+        "name": term.name,
+        "start_at": format_time(term.start_at),
+        "end_at": format_time(term.end_at),
+        "workflow_state": "active",
+        "grading_period_group_id": None,
+        "created_at": format_time(term.created_at),
+    }
+    if manage_sis:
+        body["sis_term_id"] = term.sis_term_id
+        body["sis_import_id"] = None
+    return body
 
 
 def section_json(

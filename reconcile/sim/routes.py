@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from reconcile.sim import (
     api_account,
+    api_courses,
     api_create,
     api_list,
     api_observees,
@@ -66,6 +67,7 @@ ROUTES = [
     _route("GET", "/api/v1/sections/:id", api_sections.show),
     _route("POST", "/api/v1/sections/:id/crosslist/:new_course_id", api_sections.crosslist),
     _route("DELETE", "/api/v1/sections/:id/crosslist", api_sections.uncrosslist),
+    _route("GET", "/api/v1/courses/:id", api_courses.show),
     _route("GET", "/api/v1/users/:user_id/observees", api_observees.list_observees),
     _route("GET", "/api/v1/users/:user_id/observers", api_observees.list_observers),
     _route("GET", "/api/v1/users/:user_id/observees/:observee_id", api_observees.show_observee),

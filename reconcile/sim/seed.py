@@ -210,6 +210,7 @@ def build_store(
                 integration_id=t.get("integration_id"),
                 start_at=parse_time(t.get("start_at")),
                 end_at=parse_time(t.get("end_at")),
+                created_at=SEED_EPOCH,
             )
         )
     for i, c in enumerate(doc.get("courses", [])):
