@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-
 from urllib.parse import parse_qs, urlsplit
 
 from tests.sim.conftest import Api
