@@ -3,7 +3,7 @@ reactivate, and PUT last_attended (facts §5.1-§5.5)."""
 
 from __future__ import annotations
 
-from reconcile.sim import errors
+from reconcile.sim import errors, linked
 from reconcile.sim.auth import may_manage
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import is_active_by_date, is_inactive_by_date, is_invited_by_date
@@ -47,7 +47,13 @@ def destroy(req: Request) -> Response:
         e.completed_at = now  # refreshed even when already completed, so the row is saved
     if e.workflow_state != before or e.workflow_state == "completed":
         e.updated_at = now
+    _saved(req, e, before)  # every task saves the row: linked observers follow (facts §14.1)
     return _render(req, course, e)
+
+
+def _saved(req: Request, e: Enrollment, before: str) -> None:
+    """The after-save callbacks of a state change (the section never changes here)."""
+    linked.student_saved(req.store, e, created=False, before_state=before, before_section=e.course_section_id)
 
 
 def _own(req: Request) -> tuple[Course, Enrollment]:
@@ -71,12 +77,15 @@ def accept(req: Request) -> Response:
         # Canvas un-rejects before the remaining checks and keeps that even when they fail.
         e.workflow_state = "invited"
         e.updated_at = now
+        _saved(req, e, "rejected")
     if e.self_enrolled:
         raise errors.error("self enroll")
     if not is_invited_by_date(store, e, now):
         raise errors.error("no current invitation")
+    before = e.workflow_state
     e.workflow_state = "active"
     e.updated_at = now
+    _saved(req, e, before)
     return Response(SUCCESS)
 
 
@@ -93,8 +102,10 @@ def reject(req: Request) -> Response:
         raise errors.error("self enroll")
     if not is_invited_by_date(store, e, now):
         raise errors.error("no current invitation")
+    before = e.workflow_state
     e.workflow_state = "rejected"
     e.updated_at = now
+    _saved(req, e, before)
     return Response(SUCCESS)
 
 
@@ -108,6 +119,7 @@ def reactivate(req: Request) -> Response:
         raise errors.error("enrollment not inactive")
     e.workflow_state = "active"
     e.updated_at = req.store.now()
+    _saved(req, e, "inactive")
     return _render(req, course, e)
 
 
