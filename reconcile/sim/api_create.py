@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from reconcile.sim import errors, linked
-from reconcile.sim.auth import may_manage
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import course_concluded, is_active_by_date, section_concluded
 from reconcile.sim.model import (
@@ -61,7 +60,7 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
         raise errors.message(", ".join(problems))
     assert role is not None and etype is not None
     rights = req.rights(course)
-    if not may_manage(rights, etype):
+    if not rights.may_create(etype):
         raise req.deny()
     section = url_section
     if section is not None and section.workflow_state != "active":
