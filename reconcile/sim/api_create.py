@@ -117,10 +117,15 @@ def resolve_role(
 def default_state(
     store: Store, course: Course, user: User, etype: str, requested: str | None, *, temporary: bool = False
 ) -> str:
-    """The state a new (or revived) enrollment gets (facts §3.3)."""
+    """The state a new (or revived) enrollment gets (facts §3.3, ``course.rb#enroll_user``).
+
+    The type rules apply to a requested state too: an explicit ``invited`` student or
+    observer in an unpublished course is stored ``creation_pending``, an explicit
+    ``creation_pending`` teacher, TA or designer ``invited``.
+    """
     if requested:
-        return requested
-    if (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
+        state = requested
+    elif (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
         state = "active"
     else:
         state = "invited" if course.workflow_state == "available" else "creation_pending"
