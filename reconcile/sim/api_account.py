@@ -9,7 +9,7 @@ from typing import Any
 
 from reconcile.sim import errors
 from reconcile.sim.api_create import enroll_user, resolve_role
-from reconcile.sim.auth import account_rights, may_manage
+from reconcile.sim.auth import account_rights
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import is_active_by_date
 from reconcile.sim.model import BUILT_IN_ROLE_IDS, ENROLLMENT_TYPES, Course, Progress, collation_key
@@ -143,7 +143,7 @@ def bulk_enrollment(req: Request) -> Response:
         if course is None:
             raise errors.not_found()
         rights = req.rights(course)
-        if not may_manage(rights, etype or "StudentEnrollment"):
+        if not rights.may_create(etype or "StudentEnrollment"):
             raise req.deny()
         courses.append(course)
     if role is None:

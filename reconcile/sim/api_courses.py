@@ -15,14 +15,21 @@ JSON from ``lib/api/v1/course_json.rb`` and ``lib/api/v1/enrollment_term.rb``; f
   admins only: the term's rights are the root account's). ``include[]=concluded`` adds
   ``concluded``: completed, or soft-concluded by the course's restricted end date or else
   the term's end (facts §7.5).
+- ``GET /api/v1/courses/:course_id/permissions?permissions[]=...`` (``courses_controller.rb
+  #permissions``: ``@context.rights_status``): ``{name: true|false}`` for each name asked, all
+  the modelled ones when none is asked; a name the simulator does not model is false.
+  Needs course ``:read``. Modelled: the role permissions of :mod:`reconcile.sim.permissions`
+  (read_roster, read_sis, view_user_logins, view_all_grades, manage_grades, read_reports,
+  manage_students, manage_admin_users, manage_sections_edit, use_student_view), the
+  account-level manage_sis, and the policy rights read, read_as_admin and manage.
 """
 
 from __future__ import annotations
 
-from reconcile.sim import errors
+from reconcile.sim import errors, permissions
 from reconcile.sim.auth import may_read_course
 from reconcile.sim.context import Request, Response
-from reconcile.sim.params import as_list
+from reconcile.sim.params import as_list, is_blank
 from reconcile.sim.render import course_json
 
 
@@ -35,3 +42,16 @@ def show(req: Request) -> Response:
     if not may_read_course(store, req.caller, course):
         raise req.deny()
     return Response(course_json(store, course, req.rights(course), includes))
+
+
+MODELLED = (*permissions.COURSE_PERMISSIONS, "manage_sis", "read", "read_as_admin", "manage")
+
+
+def course_permissions(req: Request) -> Response:
+    store = req.store
+    course = req.course()
+    if not may_read_course(store, req.caller, course):
+        raise req.deny()
+    asked = [str(v) for v in as_list(req.params.get("permissions")) if not is_blank(v)] or list(MODELLED)
+    rights = req.rights(course)
+    return Response({name: True if name == "read" else rights.granted(name) for name in asked})

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from reconcile.sim import errors, linked
-from reconcile.sim.auth import may_manage
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import course_concluded, is_active_by_date, section_concluded
 from reconcile.sim.model import (
@@ -61,7 +60,7 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
         raise errors.message(", ".join(problems))
     assert role is not None and etype is not None
     rights = req.rights(course)
-    if not may_manage(rights, etype):
+    if not rights.may_create(etype):
         raise req.deny()
     section = url_section
     if section is not None and section.workflow_state != "active":
@@ -118,10 +117,15 @@ def resolve_role(
 def default_state(
     store: Store, course: Course, user: User, etype: str, requested: str | None, *, temporary: bool = False
 ) -> str:
-    """The state a new (or revived) enrollment gets (facts §3.3)."""
+    """The state a new (or revived) enrollment gets (facts §3.3, ``course.rb#enroll_user``).
+
+    The type rules apply to a requested state too: an explicit ``invited`` student or
+    observer in an unpublished course is stored ``creation_pending``, an explicit
+    ``creation_pending`` teacher, TA or designer ``invited``.
+    """
     if requested:
-        return requested
-    if (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
+        state = requested
+    elif (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
         state = "active"
     else:
         state = "invited" if course.workflow_state == "available" else "creation_pending"

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconcile.sim import errors
-from reconcile.sim.auth import ADMIN_RIGHTS, CourseRights
+from reconcile.sim.auth import CourseRights, account_rights
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import effective_state
 from reconcile.sim.model import ADMIN_TYPES, Enrollment
@@ -133,7 +133,7 @@ def list_user(req: Request) -> Response:
             raise req.deny()
     filters = _user_state_filters(req, user.id, states)
     filters += _term_filter(req)
-    rights = ADMIN_RIGHTS if req.caller.admin else CourseRights()
+    rights = account_rights(store, req.caller) if req.caller.admin else CourseRights()
     filters += _common_filters(req, rights)
     rows = store.user_index.get(user.id, [])
     return _page(

@@ -4,7 +4,6 @@ reactivate, and PUT last_attended (facts §5.1-§5.5)."""
 from __future__ import annotations
 
 from reconcile.sim import errors, linked
-from reconcile.sim.auth import may_manage
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import is_active_by_date, is_inactive_by_date, is_invited_by_date
 from reconcile.sim.model import Course, Enrollment, format_time, parse_time
@@ -33,9 +32,12 @@ def destroy(req: Request) -> Response:
     store = req.store
     course = req.course()
     e = _enrollment_in_course(req, course)
-    if not may_manage(req.rights(course), e.type):
-        raise req.deny()
     task = req.params.get("task")
+    rights = req.rights(course)
+    # conclude: can_be_concluded_by; delete and inactivate: can_be_deleted_by (facts §14.5)
+    removing = task in ("delete", "inactivate", "deactivate")
+    if not (rights.may_delete(e, req.caller.user_id) if removing else rights.may_conclude(e)):
+        raise req.deny()
     now = store.now()
     before = e.workflow_state
     if task == "delete":
@@ -113,7 +115,7 @@ def reactivate(req: Request) -> Response:
     """Only a raw ``inactive`` enrollment can be reactivated (facts §5.4)."""
     course = req.course()
     e = _enrollment_in_course(req, course)
-    if not may_manage(req.rights(course), e.type):
+    if not req.rights(course).may_delete(e, req.caller.user_id):
         raise req.deny()
     if e.workflow_state != "inactive":
         raise errors.error("enrollment not inactive")
@@ -131,7 +133,8 @@ def last_attended(req: Request) -> Response:
     """
     store = req.store
     course = req.course()
-    if not req.rights(course).view_all_grades:
+    rights = req.rights(course)
+    if not (rights.view_all_grades or rights.manage_grades):
         raise req.deny()
     raw = req.params.get("date")
     if raw is None:

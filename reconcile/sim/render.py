@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconcile.sim import pseudonyms
-from reconcile.sim.auth import Caller, CourseRights, may_manage
+from reconcile.sim.auth import Caller, CourseRights
 from reconcile.sim.dates import course_concluded
 from reconcile.sim.model import Course, Enrollment, Progress, Section, Term, User, format_time
 from reconcile.sim.store import Store
@@ -47,7 +47,7 @@ def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
     if view.rights.read_sis:
         body["sis_user_id"] = login.sis_user_id if login else None
         body["integration_id"] = login.integration_id if login else None
-    if view.caller.admin:
+    if view.rights.manage_sis:
         body["sis_import_id"] = None
     if view.rights.view_user_logins and login is not None and login.unique_id is not None:
         body["login_id"] = login.unique_id
@@ -85,17 +85,18 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
         "temporary_enrollment_pairing_id": e.temporary_enrollment_pairing_id,
     }
     own = e.user_id == view.caller.user_id
-    if own or view.caller.admin or view.rights.view_all_grades:
+    if own or view.rights.read_reports:
         body["last_activity_at"] = format_time(e.last_activity_at)
         body["last_attended_at"] = format_time(e.last_attended_at)
         body["total_activity_time"] = e.total_activity_time
-    if view.caller.admin:
+    if view.rights.manage_sis:
         body["sis_import_id"] = e.sis_import_id
     if e.type == "StudentEnrollment":
         grades: dict[str, Any] = {"html_url": f"{view.base_url}/courses/{e.course_id}/grades/{e.user_id}"}
-        if own or view.rights.view_all_grades:
+        graders = view.rights.view_all_grades or view.rights.manage_grades
+        if own or graders:
             grades.update(current_grade=None, current_score=None, final_grade=None, final_score=None)
-            if view.rights.view_all_grades:
+            if graders:
                 grades.update(
                     unposted_current_score=None,
                     unposted_current_grade=None,
@@ -104,7 +105,7 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
                 )
             if "current_points" in view.includes:
                 grades["current_points"] = None
-                if view.rights.view_all_grades:
+                if graders:
                     grades["unposted_current_points"] = None
         body["grades"] = grades
     if view.rights.read_sis:
@@ -173,7 +174,7 @@ def _add_includes(store: Store, e: Enrollment, view: View, body: dict[str, Any])
         body["locked"] = e.sis_import_id is not None and not view.caller.admin
     if "can_be_removed" in includes:
         sis_locked = e.sis_import_id is not None and not view.caller.admin
-        body["can_be_removed"] = not sis_locked and may_manage(view.rights, e.type)
+        body["can_be_removed"] = not sis_locked and view.rights.may_delete(e, view.caller.user_id)
     if "group_ids" in includes:
         body["group_ids"] = []
     if "observed_users" in includes and e.type == "ObserverEnrollment" and e.associated_user_id is not None:

@@ -68,6 +68,7 @@ ROUTES = [
     _route("POST", "/api/v1/sections/:id/crosslist/:new_course_id", api_sections.crosslist),
     _route("DELETE", "/api/v1/sections/:id/crosslist", api_sections.uncrosslist),
     _route("GET", "/api/v1/courses/:id", api_courses.show),
+    _route("GET", "/api/v1/courses/:course_id/permissions", api_courses.course_permissions),
     _route("GET", "/api/v1/users/:user_id/observees", api_observees.list_observees),
     _route("GET", "/api/v1/users/:user_id/observers", api_observees.list_observers),
     _route("GET", "/api/v1/users/:user_id/observees/:observee_id", api_observees.show_observee),

@@ -35,6 +35,7 @@ from reconcile.sim.model import (
     now_utc,
     parse_time,
 )
+from reconcile.sim.permissions import ACCOUNT_ADMIN_ROLE_ID, may_be_set
 from reconcile.sim.store import Store
 
 SEED_EPOCH = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
@@ -310,6 +311,17 @@ def build_store(
                 workflow_state=r.get("workflow_state", "active"),
             )
         )
+    for i, o in enumerate(doc.get("role_overrides", [])):
+        role = store.roles.get(o["role_id"])
+        base = (
+            "AccountAdmin" if o["role_id"] == ACCOUNT_ADMIN_ROLE_ID else role.base_role_type if role else None
+        )
+        if base is None:
+            problems.append(f"role_overrides/{i}: role {o['role_id']} does not exist")
+        elif not may_be_set(base, o["permission"]):
+            problems.append(f"role_overrides/{i}: {o['permission']} cannot be set for a {base} role (locked)")
+        else:
+            store.role_overrides[(o["role_id"], o["permission"])] = o["enabled"]
     for i, t in enumerate(doc.get("tokens", [])):
         if t["user_id"] not in store.users:
             problems.append(f"tokens/{i}: user_id {t['user_id']} does not exist")

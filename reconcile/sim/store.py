@@ -106,6 +106,10 @@ class Store:
             "link": 1,
             "pseudonym": 1,
         }
+        # (role id, permission) -> enabled: the seed's role overrides (permissions.py)
+        self.role_overrides: dict[tuple[int, str], bool] = {}
+        # values derived once from data that never changes after loading (auth.admin_rights)
+        self.memo: dict[str, Any] = {}
         # Encoded enrollment JSON by row content and view (see render.enrollment_fragment).
         self.json_cache: dict[tuple[Any, ...], str] = {}
 

@@ -153,6 +153,34 @@ def test_default_states_of_new_enrollments(
     assert response.json()["enrollment_state"] == state
 
 
+@pytest.mark.parametrize(
+    ("fields", "state"),
+    [
+        ({"enrollment_state": "invited"}, "creation_pending"),
+        ({"enrollment_state": "invited", "type": "ObserverEnrollment"}, "creation_pending"),
+        ({"enrollment_state": "invited", "type": "TaEnrollment"}, "invited"),
+        ({"enrollment_state": "creation_pending", "type": "TeacherEnrollment"}, "invited"),
+        ({"enrollment_state": "creation_pending"}, "creation_pending"),
+    ],
+)
+def test_an_explicit_state_follows_the_type_rules_in_an_unpublished_course(
+    api: Api, fields: dict[str, object], state: str
+) -> None:
+    """course.rb#enroll_user applies its type rules after taking the requested state (facts
+    §3.3): an explicit invited student or observer in an unpublished course is stored
+    creation_pending; an explicit creation_pending teacher is invited."""
+    response = api.enroll(104, user_id=26, **fields)
+    assert response.status_code == 200
+    assert response.json()["enrollment_state"] == state
+    assert api.row(response.json()["id"])["workflow_state"] == state
+
+
+def test_a_revival_into_an_unpublished_course_is_creation_pending(api: Api) -> None:
+    api.delete("/api/v1/courses/104/enrollments/1302", params={"task": "delete"})
+    revived = api.enroll(104, user_id=15, course_section_id=205, enrollment_state="invited").json()
+    assert (revived["id"], revived["enrollment_state"]) == (1302, "creation_pending")
+
+
 def test_enrolling_a_teacher_claims_an_unpublished_course(api: Api) -> None:
     """created -> claimed (facts §3.3): both show as "unpublished" in course JSON
     (Course#api_state), so the account list's raw state[] filter tells them apart."""
