@@ -74,7 +74,7 @@ class Outcome:
     """What happened to one operation in this run."""
 
     operation: Operation
-    status: str  # done | failed | skipped
+    status: str  # done | failed | skipped | held
     how: str = APPLIED  # for done: applied | already_held | done_earlier | verified
     error: str | None = None
     enrollment_id: int | None = None
@@ -106,7 +106,8 @@ class Executor:
         account: str = "self",
         on_progress: ProgressCallback | None = None,
         unreachable_after: int | None = None,
-        held: Mapping[str, Mapping[str, Any]] | None = None,
+        hold: frozenset[str] = frozenset(),
+        in_effect: Mapping[str, Mapping[str, Any]] | None = None,
         course_gate: CourseGate | None = None,
     ) -> None:
         if parallelism < 1:
@@ -118,6 +119,7 @@ class Executor:
         self.parallelism = parallelism
         self.account = account
         self.on_progress = on_progress
+        self.hold = hold  # operation ids journaled as held instead of sent (--hold-drops)
         self.schedule: Schedule = schedule(plan.operations)
         self._responses: dict[str, Mapping[str, Any]] = {}
         self._records: dict[str, jr.OperationRecord] = {}
@@ -126,7 +128,7 @@ class Executor:
         self._streak = 0  # transient failures in a row, across workers
         self._streak_lock = threading.Lock()
         self.unreachable_after = unreachable_after or max(20, 3 * parallelism)
-        self.held = dict(held or {})  # op id -> Canvas row: in effect before this run (another run)
+        self.in_effect = dict(in_effect or {})  # op id -> Canvas row: in effect before this run (another run)
         self.course_gate = course_gate
         self._gates: dict[str, Mapping[str, Mapping[str, Any]] | str] = {}
         self._gate_locks: dict[str, threading.Lock] = {}
@@ -219,6 +221,9 @@ class Executor:
                 if record is not None and record.status == jr.DONE:
                     settle(Outcome(op, jr.DONE, how=RESUMED, enrollment_id=record.enrollment_id))
                     continue
+                if op.id in self.hold:
+                    settle(self._hold(op))
+                    continue
                 in_flight[pool.submit(self._perform, op)] = op
             if not in_flight:
                 break
@@ -244,6 +249,11 @@ class Executor:
         if failed:
             return f"dependency not done: {', '.join(failed)}"
         return None
+
+    def _hold(self, op: Operation) -> Outcome:
+        reason = "held: the plan's guards tripped (apply it again with --allow-drops to run it)"
+        self.journal.mark_finished(self.plan.plan_id, op.id, run_id=self.run_id, status=jr.HELD, error=reason)
+        return Outcome(op, jr.HELD, error=reason)
 
     def _skip(self, op: Operation, reason: str) -> Outcome:
         self.journal.mark_finished(
@@ -357,7 +367,7 @@ class Executor:
 
     def _check_course(self, course: str) -> Mapping[str, Mapping[str, Any]] | str:
         if self.course_gate is None:
-            return self.held
+            return self.in_effect
         try:
             found = self.course_gate(course)
         except CanvasError as exc:
@@ -369,7 +379,7 @@ class Executor:
                 f"not touched: {course} changed in Canvas after this run's stale check, and not by this "
                 "plan (another apply at the same time?); make a new plan and review it"
             )
-        return {**self.held, **found}
+        return {**self.in_effect, **found}
 
     def _took_effect(self, op: Operation) -> Mapping[str, Any] | None:
         """With one read, the enrollment JSON that shows ``op`` in effect, or None (also when

@@ -105,7 +105,8 @@ def verify_plan(plan: Plan) -> None:
     problems += _move_problems(plan.operations)
     if not problems:
         # only once every operation holds together: their counts and the plan's own hash
-        if dict(plan.summary) != summarize(plan.operations):
+        counted = summarize(plan.operations)  # other summary figures are covered by the plan id
+        if {key: plan.summary.get(key) for key in counted} != counted:
             problems.append("the summary does not count the operations the plan holds")
         from reconcile.planner.core import plan_id_of
 
