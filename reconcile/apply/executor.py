@@ -210,8 +210,23 @@ class Executor:
                 if waiting[dependant.id] == 0:
                     ready.append(dependant)
 
-        while (ready or in_flight) and not self._stop.is_set():
-            while ready and len(in_flight) < self.parallelism and not self._stop.is_set():
+        # A course's first write waits for its re-check (self._gate), which runs in the pool
+        # like any request: the ops of a course not yet checked are parked meanwhile, and the
+        # loop goes on to later courses, so up to `parallelism` checks run ahead of the writes
+        # instead of every worker queueing behind one course's fetch.
+        gating: dict[Future[Any], str] = {}
+        parked: dict[str, list[Operation]] = {}
+
+        def land(finished: set[Future[Any]]) -> None:
+            for future in finished:
+                if future in gating:
+                    ready.extendleft(reversed(parked.pop(gating.pop(future))))
+                else:
+                    in_flight.pop(future)
+                    settle(future.result())
+
+        while (ready or in_flight or gating) and not self._stop.is_set():
+            while ready and len(in_flight) + len(gating) < self.parallelism and not self._stop.is_set():
                 op = ready.popleft()
                 blocked = self._blocked_by(op, final)
                 if blocked is not None:
@@ -224,18 +239,21 @@ class Executor:
                 if op.id in self.hold:
                     settle(self._hold(op))
                     continue
+                course = op.target.course
+                if self.course_gate is not None and course not in self._gates:
+                    if course not in parked:
+                        parked[course] = []
+                        gating[pool.submit(self._gate, course)] = course
+                    parked[course].append(op)
+                    continue
                 in_flight[pool.submit(self._perform, op)] = op
-            if not in_flight:
+            if not in_flight and not gating:
                 break
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                in_flight.pop(future)
-                settle(future.result())
-        while in_flight:  # stopping: let started requests land in the journal
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                in_flight.pop(future)
-                settle(future.result())
+            finished, _ = wait([*in_flight, *gating], return_when=FIRST_COMPLETED)
+            land(finished)
+        while in_flight or gating:  # stopping: let started requests land in the journal
+            finished, _ = wait([*in_flight, *gating], return_when=FIRST_COMPLETED)
+            land(finished)
         if not self._stop.is_set():
             for op in phase:  # never became ready: a dependency cycle
                 if op.id not in final:
@@ -362,7 +380,12 @@ class Executor:
             lock = self._gate_locks.setdefault(course, threading.Lock())
         with lock:
             if course not in self._gates:
-                self._gates[course] = self._check_course(course)
+                try:
+                    self._gates[course] = self._check_course(course)
+                except Exception as exc:  # a bug or an odd answer must not stop the other courses
+                    self._gates[course] = (
+                        f"not touched: {course} could not be re-checked ({type(exc).__name__}: {exc})"
+                    )
             return self._gates[course]
 
     def _check_course(self, course: str) -> Mapping[str, Mapping[str, Any]] | str:
