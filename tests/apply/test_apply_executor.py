@@ -292,3 +292,39 @@ def test_a_success_resets_the_unreachable_count(journal: jr.Journal) -> None:
         make_plan(*ops), sender=canvas, journal=journal, run_id="r1", parallelism=1, unreachable_after=3
     ).run()
     assert Counter(o.status for o in outcomes) == {"failed": 30, "done": 30}
+
+
+def test_each_course_is_rechecked_once_before_its_first_write(journal: jr.Journal) -> None:
+    import threading
+    import time
+
+    canvas = FakeCanvas(latency=0.005)
+    ops = [enroll(course, f"sis_user_id:s{n}") for course in ("C1", "C2", "C3", "C4") for n in range(6)]
+    calls: list[str] = []
+    in_check = [0, 0]  # now, most at once
+    lock = threading.Lock()
+
+    def gate(course: str):  # type: ignore[no-untyped-def]
+        with lock:
+            calls.append(course)
+            in_check[0] += 1
+            in_check[1] = max(in_check)
+        time.sleep(0.05)
+        with lock:
+            in_check[0] -= 1
+        assert not any(path.startswith(f"/api/v1/courses/{course}/") for _, path in canvas.writes)
+        if course == "C2":
+            return None  # changed by someone else: not touched
+        return {ops[0].id: {"id": 77, "user_id": 5}} if course == "C1" else {}
+
+    outcomes = Executor(
+        make_plan(*ops), sender=canvas, journal=journal, run_id="r1", parallelism=4, course_gate=gate
+    ).run()
+    assert sorted(calls) == ["C1", "C2", "C3", "C4"]  # once each
+    assert in_check[1] > 1  # the checks ran ahead of the writes, side by side
+    by_id = {o.operation.id: o for o in outcomes}
+    assert by_id[ops[0].id].how == HELD  # already in effect: not sent
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    assert {o.operation.target.course for o in skipped} == {"C2"} and len(skipped) == 6
+    assert all("changed in Canvas after this run's stale check" in (o.error or "") for o in skipped)
+    assert len(canvas.writes) == len(ops) - 6 - 1
