@@ -96,6 +96,7 @@ class Store:
         # every user's pseudonyms in position order; the first one holds the user's own ids
         self.pseudonyms: dict[int, tuple[Pseudonym, ...]] = {}
         self.pseudonym_by_id: dict[int, Pseudonym] = {}
+        self.several_logins: set[int] = set()  # users with more than one pseudonym
         self.links: dict[int, ObserverLink] = {}
         self.links_of_student: dict[int, list[int]] = {}
         self.links_of_observer: dict[int, list[int]] = {}
@@ -196,6 +197,8 @@ class Store:
                 self._index("user", "integration", pseudonym.integration_id, user.id)
                 self._index("user", "login", pseudonym.unique_id, user.id)
         self.pseudonyms[user.id] = tuple(made)
+        if len(made) > 1:
+            self.several_logins.add(user.id)
 
     def login_owner(self, column: str, value: str) -> int | None:
         """The user an SIS, integration or login id already belongs to (seed validation)."""
