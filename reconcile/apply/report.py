@@ -8,7 +8,7 @@ from typing import Any
 from reconcile.apply import journal as jr
 from reconcile.apply.engine import ApplyResult
 from reconcile.apply.executor import Outcome
-from reconcile.render.common import counted
+from reconcile.render.common import counted, request_figures
 
 OUTCOME_ORDER = ("applied", "already_held", "verified", "done_earlier", "failed", "skipped")
 
@@ -89,8 +89,12 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
     stats = result.client_stats
     if stats:
         lines.append(
-            f"Requests: {stats.get('requests', 0)} (retries {stats.get('retries', 0)}, "
-            f"throttled {stats.get('throttled', 0)})"
+            request_figures(
+                requests=stats.get("requests", 0),
+                retried=stats.get("retries", 0),
+                throttled=stats.get("throttled", 0),
+                seconds=result.wall_seconds,
+            )
         )
     if result.failures:
         lines.append(f"Failed ({len(result.failures)}):")

@@ -12,8 +12,11 @@ from types import FrameType
 
 import click
 
+from reconcile.cli.common import output_options
+
 
 @click.group()
+@output_options
 def sim() -> None:
     """The local Canvas simulator (for tests, benchmarks and demos)."""
 
@@ -90,6 +93,7 @@ def sim() -> None:
     type=click.FloatRange(min=0),
     help="Extra throttle cost per item of a list page.",
 )
+@output_options
 def serve(
     seed_path: Path,
     host: str,
@@ -161,6 +165,7 @@ def serve(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output file (.json is fastest to load; .yaml/.yml writes YAML).",
 )
+@output_options
 def generate(
     courses: int, students_per_course: int, sections_per_course: int, random_seed: int, out: Path
 ) -> None:
