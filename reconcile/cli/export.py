@@ -163,7 +163,7 @@ def export(
     except (OSError, ValueError) as exc:
         _fail(str(exc))
     _custom_roles_config(roles, declared=config.roster.custom_roles, config_out=config_out)
-    note = f" ({skipped} test-student/temporary enrollments left out)" if skipped else ""
+    note = f" ({counted(skipped, 'test-student/temporary enrollment')} left out)" if skipped else ""
     if out or sys.stderr.isatty():
         click.echo(
             f"Exported {counted(written, 'enrollment')} from {counted(len(refs), 'course')}{note}.", err=True

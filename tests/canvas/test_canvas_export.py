@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 
 import pandas as pd
@@ -300,3 +301,36 @@ def test_progress_bar_on_a_terminal_only(serve, tmp_path) -> None:  # type: igno
     assert "Exported 120 enrollments from 40 courses" in screen
     assert len(rows_of((tmp_path / "out.csv").read_text())) == 120
     assert ADMIN not in screen
+
+
+def test_custom_roles_config_goes_to_a_file_and_makes_the_export_validate(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out, config = tmp_path / "enrollments.csv", tmp_path / "roles.yaml"
+    result = run(uni, [*UNI_COURSES, "--out", str(out), "--config-out", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote the roster.custom_roles config for 1 custom role to {config}." in result.stderr
+    assert "add this to reconcile.yaml" not in result.stderr
+    import yaml
+
+    assert yaml.safe_load(config.read_text()) == {"roster": {"custom_roles": {"Grader": "ta"}}}
+    undeclared = CliRunner().invoke(cli, ["validate", str(out)])
+    assert undeclared.exit_code == 1 and 'unknown role "Grader"' in undeclared.output
+    declared = CliRunner().invoke(cli, ["validate", str(out), "-c", str(config)])
+    assert declared.exit_code == 0, declared.output
+
+
+def test_no_custom_roles_snippet_when_the_config_declares_them(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "reconcile.yaml"
+    config.write_text("roster:\n  custom_roles:\n    Grader: ta\n")
+    result = run(uni, [*UNI_COURSES, "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    students_only = run(uni, ["--course", "HIST200-F26"])  # no custom role met: nothing to say
+    assert students_only.exit_code == 0 and students_only.stderr == ""
+
+
+def test_summary_counts_nouns_and_ends_with_the_request_figures(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run(uni, ["--course", "HIST200-F26", "--out", str(tmp_path / "one.csv")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Exported 8 enrollments from 1 course (1 test-student/temporary enrollment left out)."
+    assert re.fullmatch(r"Requests: 1 \(0 retried, 0 throttled\) in \d+\.\d s", lines[1]), lines
