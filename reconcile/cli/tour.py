@@ -22,7 +22,9 @@ import click
 from reconcile import exitcodes
 from reconcile.cli.common import LOG_ENV, colour_for, output_options, verbosity
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# The demo's world and rosters are package data: reconcile/_examples is a link to the
+# repository's examples/ folder, and a built wheel carries copies of the files used here.
+EXAMPLES = Path(__file__).resolve().parents[1] / "_examples"
 SEED = EXAMPLES / "sim" / "university.yaml"
 ADMIN_TOKEN = "demo-admin-token"
 TEACHER_TOKEN = "demo-teacher-token"  # Grace Hopper, teacher of MATH101-F26 in the seed
@@ -135,7 +137,7 @@ def demo(pause: float, keep: bool) -> None:
 
     if not SEED.exists():
         raise click.ClickException(
-            "the demo needs the examples/ folder of a source checkout (git clone, then make demo)"
+            f"the demo's files are missing from this installation ({SEED} not found); reinstall canvas-reconcile"
         )
     started = time.monotonic()
     story = _Story(pause=pause)
@@ -161,7 +163,7 @@ def demo(pause: float, keep: bool) -> None:
     ):
         click.secho("canvas-reconcile demo", bold=True)
         click.echo(
-            f"A Canvas simulator is serving Northfield University (examples/sim/university.yaml) at {url}.\n"
+            f"A Canvas simulator is serving Northfield University, the example institution, at {url}.\n"
             f"Working in {scratch}; the commands below read the Canvas URL and token from the environment:\n"
             f"  export CANVAS_API_URL={url} CANVAS_API_TOKEN=<admin token>"
         )
