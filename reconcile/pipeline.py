@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconcile.config import Config
+from reconcile.live import gather
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
 from reconcile.planner.scope import decide_scope
@@ -77,6 +78,7 @@ def make_plan(
             )
         )
     canvas_url = os.environ.get("CANVAS_API_URL") or config.canvas.url
+    live = None
     if current_snapshot is not None:
         from reconcile.canvas.snapshot import read_snapshot
 
@@ -100,16 +102,26 @@ def make_plan(
 
             client = CanvasClient.from_env(config.canvas)
         try:
-            current = client.fetch_current(list(scope.courses), on_progress=on_progress)
+            live = gather(
+                client,
+                result.desired,
+                scope,
+                custom_roles=config.roster.custom_roles,
+                on_progress=on_progress,
+            )
             canvas_url = getattr(client, "base_url", None) or canvas_url
         finally:
             if own:
                 client.close()
+        current = live.current
+        warnings += live.warnings
         source = "live"
-    aliased = _same_course_named_twice(current, result.desired)
-    if aliased:
+    # rows of a cross-listed section carry their current course's id under the roster's course ref
+    own_rows = current[~current["course_section_id"].isin(list(live.crosslisted))] if live else current
+    problems = _same_course_named_twice(own_rows, result.desired) + (tuple(live.problems) if live else ())
+    if problems:
         raise RosterInvalid(
-            dataclasses.replace(result, problems=result.problems + aliased),
+            dataclasses.replace(result, problems=result.problems + problems),
             fetched=current_snapshot is None,
         )
     plan = build_plan(
@@ -122,6 +134,10 @@ def make_plan(
         source=source,
         only_courses=only,
         extra_warnings=warnings,
+        lookups=live.lookups if live else None,
+        observer_links=live.links if live else frozenset(),
+        fetched_with=live.fetched_with if live else None,
+        placement=live.placement if live else None,
     )
     return plan, result
 

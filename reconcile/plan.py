@@ -34,6 +34,8 @@ class Action(str, Enum):
 
 
 DROP_ACTIONS = frozenset({Action.INACTIVATE, Action.CONCLUDE, Action.DELETE})
+# States in which an enrollment still counts: removing it from one of these is a *removal*.
+LIVE_STATES = frozenset({"active", "invited", "creation_pending", "inactive"})
 CHANGE_ACTIONS = frozenset({Action.RESTORE, Action.REACTIVATE, Action.UPDATE, Action.SET_LAST_ATTENDED})
 
 # Reason codes an operation can carry.
@@ -81,6 +83,21 @@ class Operation:
     move_id: str | None = None  # shared by the enroll and drop halves of a move
     origin: tuple[str, ...] = ()  # "file:row" of the roster rows behind it
     detail: str = ""  # one human sentence: why this action and not a neighbouring one
+
+
+def is_removal(op: Operation) -> bool:
+    """Whether the guards count ``op`` as a removal (DESIGN §6): a conclude, inactivate or
+    delete of a live enrollment, whatever the reason (absent from the roster, or a status the
+    roster states). The drop half of a move is not one: its enroll half replaces it.
+
+    Computed from the operation's own content (action, ``before``, ``move_id``), so apply
+    decides what ``--hold-drops`` holds from the reviewed document alone."""
+    return (
+        op.action in DROP_ACTIONS
+        and op.move_id is None
+        and op.before is not None
+        and op.before.get("state") in LIVE_STATES
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,14 @@ every run and operation in SQLite in the state dir; ``reconcile history`` reads 
 
 from __future__ import annotations
 
-from reconcile.apply.engine import ApplyResult, GuardTripped, StalePlan, WrongCanvas, apply_plan
+from reconcile.apply.engine import (
+    ApplyResult,
+    GuardTripped,
+    RefreshDeclined,
+    StalePlan,
+    WrongCanvas,
+    apply_plan,
+)
 from reconcile.apply.executor import Outcome, Sender
 from reconcile.apply.journal import Journal
 from reconcile.apply.lock import ApplyLock, LockHeld
@@ -18,6 +25,7 @@ __all__ = [
     "Journal",
     "LockHeld",
     "Outcome",
+    "RefreshDeclined",
     "Sender",
     "StalePlan",
     "WrongCanvas",

@@ -1,8 +1,18 @@
-"""``apply_plan``: lock → stale check → guards → execute (journaled) → optional verify (DESIGN §7).
+"""``apply_plan``: guards → lock → stale check → execute (journaled) → optional verify (DESIGN §7).
 
 The refusals are exceptions the CLI maps to exit codes: :class:`LockHeld` (6),
-:class:`StalePlan` (4), :class:`GuardTripped` (3), :class:`WrongCanvas` (1). A finished
-run, with or without failed operations, is an :class:`ApplyResult`.
+:class:`StalePlan` (4), :class:`GuardTripped` (3), :class:`WrongCanvas` (1),
+:class:`RefreshDeclined` (1). A plan made for another Canvas, and a plan whose guards trip
+without an override, are refused before the lock and before any network call: a guarded
+plan must exit 3 at once even when Canvas is down. A finished run, with or without failed
+or held operations, is an :class:`ApplyResult`.
+
+``hold_drops``: when the plan's guards trip, every operation that is not a counted removal
+(:func:`reconcile.plan.is_removal`) runs and the removals are journaled as *held*; applying
+the same plan later with ``allow_drops`` runs only what is still to do. ``refresh``: a plan
+that went stale is re-planned, and the new plan is a new review: ``confirm_refresh(old,
+new)`` is called before anything runs (the CLI shows the difference and asks), and the run
+records both plan ids.
 """
 
 from __future__ import annotations
@@ -24,12 +34,13 @@ from reconcile.apply import stale
 from reconcile.apply.executor import Aborted, Executor, Outcome, ProgressCallback, Sender
 from reconcile.apply.lock import ApplyLock, LockHeld, who
 from reconcile.config import Config
-from reconcile.plan import GuardResult, Operation, Plan
+from reconcile.plan import GuardResult, Operation, Plan, is_removal
 
 __all__ = [
     "ApplyResult",
     "GuardTripped",
     "LockHeld",
+    "RefreshDeclined",
     "StalePlan",
     "WrongCanvas",
     "apply_plan",
@@ -69,6 +80,10 @@ class WrongCanvas(Exception):
     """The plan was made against a different Canvas than the one configured."""
 
 
+class RefreshDeclined(Exception):
+    """``--refresh`` re-planned and the person (or the lack of ``--auto-approve``) said no."""
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """How a run went. ``exit_code`` follows reconcile.exitcodes."""
@@ -80,6 +95,8 @@ class ApplyResult:
     resumed: bool
     refreshed: bool
     allow_drops: bool
+    reviewed_plan_id: str | None = None  # the plan that was reviewed, when --refresh replaced it
+    hold_drops: bool = False
     aborted: str | None = None  # why the run stopped early, if it did
     remaining: tuple[Operation, ...] | None = None  # --verify: what a re-plan still finds
     client_stats: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +108,11 @@ class ApplyResult:
     @property
     def skipped(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.status == jr.SKIPPED)
+
+    @property
+    def held(self) -> tuple[Outcome, ...]:
+        """Removals held back by ``--hold-drops`` because the plan's guards tripped."""
+        return tuple(o for o in self.outcomes if o.status == jr.HELD)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{action: {outcome: n}}`` where outcome is applied, already_held, done_earlier, verified, failed, skipped."""
@@ -108,6 +130,8 @@ class ApplyResult:
             return exitcodes.ERROR
         if self.failures or self.skipped or self.remaining:
             return exitcodes.FAILED_OPERATIONS
+        if self.held:  # the guards still stand between these removals and Canvas
+            return exitcodes.GUARD
         return exitcodes.OK
 
 
@@ -149,19 +173,23 @@ def apply_plan(
     state_dir: str | Path | None = None,
     parallelism: int | None = None,
     allow_drops: bool = False,
+    hold_drops: bool = False,
     refresh: bool = False,
     verify: bool = False,
     lock_timeout: float = 0,
     replan: Replanner | None = None,
+    confirm_refresh: Callable[[Plan, Plan], None] | None = None,
     on_start: Callable[[Plan, int], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ApplyResult:
-    """Apply exactly ``plan`` (or, with ``refresh`` and a stale plan, a fresh one).
+    """Apply exactly ``plan`` (or, with ``refresh`` and a stale plan, a fresh one, once
+    ``confirm_refresh(plan, fresh)`` returned; it raises :class:`RefreshDeclined` to stop).
 
     ``replan(courses)`` must return a new plan from the plan's roster inputs (all courses
     when ``courses`` is None); it is needed for ``refresh`` and ``verify`` only.
     ``on_start(plan, n)`` is called once execution begins with ``n`` operations.
-    Raises LockHeld, StalePlan, GuardTripped or WrongCanvas before any write.
+    Raises WrongCanvas and GuardTripped before any network call, then LockHeld, StalePlan
+    or RefreshDeclined before any write.
     """
     # The client's own base URL is what requests go to; config and env may spell it differently.
     url = canvas_url or getattr(client, "base_url", None) or config.canvas.url
@@ -169,7 +197,24 @@ def apply_plan(
         raise WrongCanvas(f"the plan was made for {plan.canvas_url}, but Canvas is configured as {url}")
     if (refresh or verify) and replan is None:
         raise ValueError("refresh and verify need a replan function")
+    if refresh and confirm_refresh is None:
+        raise ValueError("refresh needs confirm_refresh: a re-planned plan is a new review")
     directory = Path(state_dir if state_dir is not None else config.state_dir)
+    overridden = allow_drops or hold_drops
+    if plan.tripped_guards and not overridden:
+        # Refuse before the lock and before any network call: nothing below could change the answer.
+        run_id = new_run_id()
+        with jr.Journal.in_state_dir(directory) as journal:
+            _refuse(
+                journal,
+                run_id,
+                plan,
+                url,
+                {"allow_drops": False, "hold_drops": False, "refresh": refresh, "verify": verify},
+                outcome="guard",
+                message="; ".join(g.name for g in plan.tripped_guards),
+            )
+        raise GuardTripped(plan.tripped_guards, run_id=run_id)
     lock = ApplyLock(directory, canvas_url=url or plan.canvas_url, account=config.canvas.account_id)
     lock.acquire(timeout=lock_timeout, plan_id=plan.plan_id)
     started = time.monotonic()
@@ -183,9 +228,11 @@ def apply_plan(
                 url=url,
                 parallelism=parallelism or config.canvas.concurrency,
                 allow_drops=allow_drops,
+                hold_drops=hold_drops,
                 refresh=refresh,
                 verify=verify,
                 replan=replan,
+                confirm_refresh=confirm_refresh,
                 on_start=on_start,
                 on_progress=on_progress,
                 started=started,
@@ -203,9 +250,11 @@ def _apply_locked(
     url: str | None,
     parallelism: int,
     allow_drops: bool,
+    hold_drops: bool,
     refresh: bool,
     verify: bool,
     replan: Replanner | None,
+    confirm_refresh: Callable[[Plan, Plan], None] | None,
     on_start: Callable[[Plan, int], None] | None,
     on_progress: ProgressCallback | None,
     started: float,
@@ -213,11 +262,13 @@ def _apply_locked(
     run_id = new_run_id()
     overrides: dict[str, Any] = {
         "allow_drops": allow_drops,
+        "hold_drops": hold_drops,
         "refresh": refresh,
         "verify": verify,
         "parallelism": parallelism,
     }
     refreshed = False
+    reviewed = plan
     while True:
         courses = stale.touched_courses(plan)
         records = journal.operations(plan.plan_id)
@@ -225,7 +276,7 @@ def _apply_locked(
         resumed = baseline is not None and any(
             r.status in (jr.STARTED, jr.DONE, jr.FAILED) for r in records.values()
         )
-        current = client.fetch_current(courses) if courses else None
+        current = _fetch(client, plan, courses) if courses else None
         changed: list[str] = []
         if current is not None:
             if resumed and baseline is not None:
@@ -234,9 +285,17 @@ def _apply_locked(
                 changed = stale.changed_since_plan(plan, fingerprint(current, courses), courses)
         if not changed:
             break
-        if refresh and not refreshed and replan is not None:
-            plan = replan(None)
+        if refresh and not refreshed and replan is not None and confirm_refresh is not None:
+            fresh = replan(None)
+            try:
+                confirm_refresh(plan, fresh)  # a new plan is a new review
+            except RefreshDeclined as exc:
+                overrides["reviewed_plan_id"] = reviewed.plan_id
+                _refuse(journal, run_id, fresh, url, overrides, outcome="declined", message=str(exc))
+                raise
+            plan = fresh
             refreshed = True
+            overrides["reviewed_plan_id"] = reviewed.plan_id
             continue  # the fresh plan goes through the same check, then the guards
         _refuse(
             journal, run_id, plan, url, overrides, outcome="stale", message=f"changed: {', '.join(changed)}"
@@ -244,16 +303,22 @@ def _apply_locked(
         raise StalePlan(changed, run_id=run_id)
 
     tripped = plan.tripped_guards
-    if tripped and not allow_drops:
+    if tripped and not (allow_drops or hold_drops):  # only a refreshed plan can get here
         _refuse(
             journal, run_id, plan, url, overrides, outcome="guard", message="; ".join(g.name for g in tripped)
         )
         raise GuardTripped(tripped, run_id=run_id)
+    hold = (
+        frozenset(op.id for op in plan.operations if is_removal(op))
+        if tripped and not allow_drops
+        else frozenset()
+    )
     if current is not None and not resumed:
         journal.save_baseline(plan.plan_id, stale.row_digests(current, courses))
 
     overrides["refreshed"] = refreshed
     overrides["guards_overridden"] = [g.name for g in tripped] if allow_drops else []
+    overrides["held"] = len(hold)
     journal.start_run(
         run_id, plan_id=plan.plan_id, canvas_url=url or plan.canvas_url, who=who(), overrides=overrides
     )
@@ -265,6 +330,7 @@ def _apply_locked(
         parallelism=parallelism,
         account=config.canvas.account_id,
         on_progress=on_progress,
+        hold=hold,
     )
     if on_start is not None:
         on_start(plan, len(plan.operations))
@@ -288,13 +354,34 @@ def _apply_locked(
         resumed=resumed,
         refreshed=refreshed,
         allow_drops=allow_drops,
+        reviewed_plan_id=reviewed.plan_id if refreshed else None,
+        hold_drops=hold_drops,
         aborted=aborted,
         remaining=remaining,
         client_stats=_client_stats(client),
     )
-    outcome = "aborted" if aborted else ("failed" if result.exit_code else "ok")
+    outcome = (
+        "aborted"
+        if aborted
+        else "failed"
+        if result.failures or result.skipped or result.remaining
+        else "held"
+        if result.held
+        else "ok"
+    )
     journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted)
     return result
+
+
+def _fetch(client: Client, plan: Plan, courses: Sequence[str]) -> pd.DataFrame:
+    """The touched courses fetched the way the plan's own state was (cross-listed sections,
+    observer links: ``policy.scope.fetch``), so the fingerprints compare like with like."""
+    options = importlib.import_module("reconcile.canvas.state").fetch_options(plan.policy)
+    fetch_state = getattr(client, "fetch_state", None)
+    if options and fetch_state is not None:
+        frame: pd.DataFrame = fetch_state(courses, **options)[0]
+        return frame
+    return client.fetch_current(courses)
 
 
 def _refuse(

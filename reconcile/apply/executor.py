@@ -69,7 +69,7 @@ class Outcome:
     """What happened to one operation in this run."""
 
     operation: Operation
-    status: str  # done | failed | skipped
+    status: str  # done | failed | skipped | held
     how: str = APPLIED  # for done: applied | already_held | done_earlier | verified
     error: str | None = None
     enrollment_id: int | None = None
@@ -99,6 +99,7 @@ class Executor:
         account: str = "self",
         on_progress: ProgressCallback | None = None,
         unreachable_after: int | None = None,
+        hold: frozenset[str] = frozenset(),
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be at least 1")
@@ -109,6 +110,7 @@ class Executor:
         self.parallelism = parallelism
         self.account = account
         self.on_progress = on_progress
+        self.hold = hold  # operation ids journaled as held instead of sent (--hold-drops)
         self.schedule: Schedule = schedule(plan.operations)
         self._responses: dict[str, Mapping[str, Any]] = {}
         self._records: dict[str, jr.OperationRecord] = {}
@@ -206,6 +208,9 @@ class Executor:
                 if record is not None and record.status == jr.DONE:
                     settle(Outcome(op, jr.DONE, how=RESUMED, enrollment_id=record.enrollment_id))
                     continue
+                if op.id in self.hold:
+                    settle(self._hold(op))
+                    continue
                 in_flight[pool.submit(self._perform, op)] = op
             if not in_flight:
                 break
@@ -231,6 +236,11 @@ class Executor:
         if failed:
             return f"dependency not done: {', '.join(failed)}"
         return None
+
+    def _hold(self, op: Operation) -> Outcome:
+        reason = "held: the plan's guards tripped (apply it again with --allow-drops to run it)"
+        self.journal.mark_finished(self.plan.plan_id, op.id, run_id=self.run_id, status=jr.HELD, error=reason)
+        return Outcome(op, jr.HELD, error=reason)
 
     def _skip(self, op: Operation, reason: str) -> Outcome:
         self.journal.mark_finished(

@@ -29,7 +29,8 @@ STARTED = "started"
 DONE = "done"
 FAILED = "failed"
 SKIPPED = "skipped"
-STATUSES = (PENDING, STARTED, DONE, FAILED, SKIPPED)
+HELD = "held"  # a removal held back by --hold-drops; a later run of the plan may still do it
+STATUSES = (PENDING, STARTED, DONE, FAILED, SKIPPED, HELD)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -277,8 +278,8 @@ class Journal:
         error: str | None = None,
         note: str | None = None,
     ) -> None:
-        """Record an operation's outcome (done, failed or skipped) and Canvas's answer."""
-        if status not in (DONE, FAILED, SKIPPED):
+        """Record an operation's outcome (done, failed, skipped or held) and Canvas's answer."""
+        if status not in (DONE, FAILED, SKIPPED, HELD):
             raise ValueError(f"not a final status: {status}")
         fields = scalar_fields(response)
         enrollment_id = fields.get("id") if fields else None

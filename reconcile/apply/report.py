@@ -10,7 +10,9 @@ from reconcile.apply.engine import ApplyResult
 from reconcile.apply.executor import Outcome
 from reconcile.render.common import counted, request_figures
 
-OUTCOME_ORDER = ("applied", "already_held", "verified", "done_earlier", "failed", "skipped")
+OUTCOME_ORDER = ("applied", "already_held", "verified", "done_earlier", "held", "failed", "skipped")
+# Canvas answers that re-running the same plan cannot change: the roster or Canvas must change first.
+PERMANENT = ("400 ", "401 ", "403 ", "404 ")
 
 
 def _target(outcome: Outcome) -> str:
@@ -30,7 +32,9 @@ def result_to_dict(result: ApplyResult) -> dict[str, Any]:
         "aborted": result.aborted,
         "resumed": result.resumed,
         "refreshed": result.refreshed,
+        "reviewed_plan_id": result.reviewed_plan_id,
         "allow_drops": result.allow_drops,
+        "hold_drops": result.hold_drops,
         "operations": len(result.plan.operations),
         "counts": result.counts(),
         "wall_seconds": round(result.wall_seconds, 3),
@@ -39,6 +43,7 @@ def result_to_dict(result: ApplyResult) -> dict[str, Any]:
         "throttled": stats.get("throttled"),
         "failures": [_outcome_dict(o) for o in result.failures],
         "skipped": [_outcome_dict(o) for o in result.skipped],
+        "held": [_outcome_dict(o) for o in result.held],
         "verify": None
         if result.remaining is None
         else {"in_sync": not result.remaining, "remaining": [_op_dict(op) for op in result.remaining]},
@@ -70,15 +75,16 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
         word
         for word, on in (
             ("resumed", result.resumed),
-            ("refreshed", result.refreshed),
+            (f"refreshed from reviewed plan {result.reviewed_plan_id}", result.refreshed),
             ("drops allowed", result.allow_drops),
+            ("removals held", bool(result.held)),
         )
         if on
     ]
     extra = f" ({', '.join(flags)})" if flags else ""
     lines.append(
         f"Apply run {result.run_id} of plan {result.plan.plan_id}{extra}: "
-        f"{n} operation{'s' if n != 1 else ''} in {result.wall_seconds:.1f} s"
+        f"{counted(n, 'operation')} in {result.wall_seconds:.1f} s"
     )
     counts = result.counts()
     if counts:
@@ -108,6 +114,19 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
         lines += [f"  {_target(o)}: {o.error}" for o in result.skipped[:limit]]
         if len(result.skipped) > limit:
             lines.append(f"  ... and {len(result.skipped) - limit} more")
+    if result.held:
+        lines.append(
+            f"Held ({len(result.held)}): removals not applied because the plan's guards tripped "
+            "(everything else ran):"
+        )
+        lines += [f"  {_target(o)}" for o in result.held[:limit]]
+        if len(result.held) > limit:
+            lines.append(
+                f"  ... and {len(result.held) - limit} more (see `reconcile history --run {result.run_id}`)"
+            )
+        lines.append(
+            "If they are intended, apply the same plan again with --allow-drops: only the held operations run."
+        )
     if result.aborted:
         lines.append(f"Stopped early: {result.aborted}. Run the same apply again to resume.")
     if result.remaining is not None:
@@ -120,7 +139,17 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
         else:
             lines.append("Verify: Canvas matches the roster for every touched course.")
     elif result.failures or result.skipped:
-        lines.append("Fix the causes above and run the same apply again: done operations are not repeated.")
+        permanent = [o for o in result.failures if (o.error or "").startswith(PERMANENT)]
+        if permanent and len(permanent) == len(result.failures):
+            lines.append(
+                "Canvas refused these requests; running the same apply again will not change that. "
+                "Correct the roster (or Canvas) and make a new plan."
+            )
+        else:
+            lines.append(
+                "Fix the causes above and run the same apply again: done operations are not repeated"
+                + (" (requests Canvas refused need a corrected roster and a new plan)." if permanent else ".")
+            )
     return "\n".join(lines)
 
 

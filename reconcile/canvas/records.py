@@ -173,6 +173,38 @@ class Course:
         )
 
 
+@dataclass(frozen=True)
+class Section:
+    """A course section as the Sections API shows it (``lib/api/v1/section.rb``): ``course_id``
+    is where it is now, ``nonxlist_course_id`` its original course when cross-listed (facts §14.2)."""
+
+    id: int
+    course_id: int
+    name: str | None = None
+    sis_section_id: str | None = None
+    integration_id: str | None = None
+    nonxlist_course_id: int | None = None
+    start_at: dt.datetime | None = None
+    end_at: dt.datetime | None = None
+    restrict_enrollments_to_section_dates: bool | None = None
+    sis_course_id: str | None = None  # of the course it is in now (SIS readers only)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Section:
+        return cls(
+            id=int(data["id"]),
+            course_id=int(data["course_id"]),
+            name=_str(data.get("name")),
+            sis_section_id=_str(data.get("sis_section_id")),
+            integration_id=_str(data.get("integration_id")),
+            nonxlist_course_id=_int(data.get("nonxlist_course_id")),
+            start_at=parse_time(data.get("start_at")),
+            end_at=parse_time(data.get("end_at")),
+            restrict_enrollments_to_section_dates=_bool(data.get("restrict_enrollments_to_section_dates")),
+            sis_course_id=_str(data.get("sis_course_id")),
+        )
+
+
 PROGRESS_DONE = frozenset({"completed", "failed", "canceled"})
 
 

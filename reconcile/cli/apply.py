@@ -44,7 +44,11 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--auto-approve", is_flag=True, help="Apply a plan made from rosters without asking.")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Apply without asking: a plan made from rosters, or the new plan --refresh made.",
+)
 @click.option(
     "--parallelism",
     type=click.IntRange(1, 64),
@@ -53,7 +57,16 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
 )
 @click.option("--allow-drops", is_flag=True, help="Override tripped safety guards (recorded in the journal).")
 @click.option(
-    "--refresh", is_flag=True, help="If Canvas changed since the plan, re-plan instead of refusing."
+    "--hold-drops",
+    is_flag=True,
+    help="When guards trip, apply everything but the removals and hold those (exit 3); "
+    "a later apply of the same plan with --allow-drops runs only the held ones.",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="If Canvas changed since the plan, re-plan, show what differs and ask again "
+    "(without a terminal: needs --auto-approve) instead of refusing.",
 )
 @click.option("--verify", is_flag=True, help="Re-plan the touched courses afterwards; anything left exits 5.")
 @click.option(
@@ -71,6 +84,7 @@ def apply(
     auto_approve: bool,
     parallelism: int | None,
     allow_drops: bool,
+    hold_drops: bool,
     refresh: bool,
     verify: bool,
     lock_timeout: float,
@@ -79,16 +93,19 @@ def apply(
 ) -> None:
     """Apply a saved plan (PLAN.json), or plan from ROSTER files and apply after confirmation.
 
-    A saved plan is applied exactly as reviewed: refused if Canvas changed meanwhile
-    (exit 4, or --refresh to re-plan), if a safety guard tripped (exit 3, or
-    --allow-drops), or if another apply runs (exit 6). Every operation is journaled in
-    the state dir, so running the same apply again after a crash or failure resumes:
-    done operations are not repeated. Exit 5 when operations failed.
+    A saved plan is applied exactly as reviewed: refused if a safety guard tripped (exit 3
+    at once, before any network call; or --allow-drops, or --hold-drops to apply the rest),
+    if Canvas changed meanwhile (exit 4, or --refresh to re-plan and review again), or if
+    another apply runs (exit 6). Every operation is journaled in the state dir, so running
+    the same apply again after a crash or failure resumes: done operations are not
+    repeated. Exit 5 when operations failed, 3 when removals were held.
     """
     from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
     from reconcile.plan import PlanFormatError, plan_from_json
 
+    if allow_drops and hold_drops:
+        _fail(exitcodes.ERROR, "--allow-drops and --hold-drops contradict each other; give one")
     config = load_config_or_fail(config_path)
     workers = parallelism or config.canvas.concurrency
     is_plan = _is_plan_file(inputs)
@@ -110,6 +127,8 @@ def apply(
                 if not plan.operations:
                     _emit_in_sync(plan, output)
                     return
+                if plan.tripped_guards and not (allow_drops or hold_drops):
+                    _guard_failure(plan.tripped_guards)  # before asking: a yes could not help
                 if not auto_approve:
                     _confirm(plan)
             replan = _replanner(roster_paths, config=config, client=client)
@@ -119,6 +138,8 @@ def apply(
                 config=config,
                 parallelism=workers,
                 allow_drops=allow_drops,
+                hold_drops=hold_drops,
+                confirm_refresh=_refresh_review(auto_approve=auto_approve, output=output),
                 refresh=refresh,
                 verify=verify,
                 lock_timeout=lock_timeout,
@@ -175,6 +196,55 @@ def _emit_in_sync(plan: Any, output: str) -> None:
         click.echo("No changes: Canvas already matches the roster.")
 
 
+def _refresh_review(*, auto_approve: bool, output: str) -> Callable[[Any, Any], None]:
+    """What apply does when --refresh re-planned: show the new plan and what differs from the
+    reviewed one, then ask for 'yes' (or take --auto-approve). A refreshed plan whose operations
+    and tripped guards equal the reviewed ones is what was reviewed: it goes on without asking."""
+    from reconcile.apply import RefreshDeclined
+    from reconcile.render.diff import compare_plans, difference_text
+
+    def review(reviewed: Any, fresh: Any) -> None:
+        difference = compare_plans(reviewed, fresh)
+        err = output == "json"
+        if difference.same:
+            click.echo(
+                f"Canvas changed since plan {reviewed.plan_id}; re-planned as {fresh.plan_id}: "
+                "the operations and guards are the ones reviewed.",
+                err=err,
+            )
+            return
+        click.echo(f"Canvas changed since plan {reviewed.plan_id} was reviewed. The refreshed plan:", err=err)
+        click.echo(_render_plan(fresh, color=colour_for(sys.stderr if err else sys.stdout)), err=err)
+        click.echo(difference_text(difference), err=err)
+        if auto_approve:
+            return
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise RefreshDeclined(
+                "the refreshed plan differs from the reviewed one and there is no terminal to confirm on; "
+                "review it and pass --auto-approve, or make and review a new plan"
+            )
+        answer = click.prompt(
+            f"Apply the refreshed plan {fresh.plan_id} ({counted(len(fresh.operations), 'operation')})? "
+            "Only 'yes' will be accepted",
+            default="",
+            show_default=False,
+            err=err,
+        )
+        if answer.strip() != "yes":
+            raise RefreshDeclined("apply cancelled: the refreshed plan was not approved")
+
+    return review
+
+
+def _guard_failure(guards: Sequence[Any]) -> NoReturn:
+    lines = "\n  ".join(g.message or g.name for g in guards)
+    _fail(
+        exitcodes.GUARD,
+        f"safety guard(s) tripped, nothing applied:\n  {lines}\n"
+        "Pass --allow-drops to apply anyway, or --hold-drops to apply everything but the removals.",
+    )
+
+
 def _confirm(plan: Any) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _fail(
@@ -194,7 +264,7 @@ def _confirm(plan: Any) -> None:
 def _run(plan: Any, *, output: str, **options: Any) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from reconcile.apply import GuardTripped, LockHeld, StalePlan, WrongCanvas, apply_plan
+    from reconcile.apply import GuardTripped, LockHeld, RefreshDeclined, StalePlan, WrongCanvas, apply_plan
     from reconcile.apply.report import result_text, result_to_dict
 
     console = progress_console()
@@ -240,12 +310,8 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
             "Run `reconcile plan` again and review it, or apply with --refresh.",
         )
     except GuardTripped as exc:
-        lines = "\n  ".join(g.message or g.name for g in exc.guards)
-        _fail(
-            exitcodes.GUARD,
-            f"safety guard(s) tripped, nothing applied:\n  {lines}\nPass --allow-drops to apply anyway.",
-        )
-    except WrongCanvas as exc:
+        _guard_failure(exc.guards)
+    except (WrongCanvas, RefreshDeclined) as exc:
         _fail(exitcodes.ERROR, str(exc))
     except KeyboardInterrupt:
         _fail(exitcodes.ERROR, "interrupted. Run the same apply again: done operations are not repeated.")

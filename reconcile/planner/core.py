@@ -26,6 +26,7 @@ from reconcile.planner import intents, rules
 from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
 from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, factorize, in_names, micros, words
+from reconcile.planner.lookups import Lookups, held_back, unplaceable
 from reconcile.planner.match import match, resolve_users
 from reconcile.planner.ops import build_operations, no_cycle_collection, summarize
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
@@ -44,13 +45,25 @@ def build_plan(
     tool_version: str = __version__,
     only_courses: Iterable[str] | None = None,
     extra_warnings: Sequence[PlanWarning] = (),
+    lookups: Lookups | None = None,
+    observer_links: frozenset[tuple[int, int]] = frozenset(),
+    fetched_with: dict[str, Any] | None = None,
+    placement: dict[str, str] | None = None,
 ) -> Plan:
     """Plan the operations that make Canvas (``current``, frames.CURRENT_COLUMNS, fetched with
     every state for the courses in scope) match the roster (``desired``, frames.DESIRED_COLUMNS).
 
     Deterministic: the same arguments give a plan that serialises to the same bytes
     (``created_at`` is ``now``). ``only_courses`` restricts the plan to those course refs.
-    ``extra_warnings`` (e.g. the roster loader's) are carried into the plan.
+    ``extra_warnings`` (e.g. the roster loader's) are carried into the plan. ``lookups``:
+    what Canvas said of refs no fetched enrollment shows (:mod:`reconcile.planner.lookups`);
+    rows naming a user or section Canvas does not have become warnings, not operations.
+    ``observer_links``: active (observer id, student id) links (facts §14.1): observer rows
+    Canvas keeps from them (``current["linked"]``) are never changed and roster rows they
+    provide need nothing; student operations say which linked observers Canvas will mirror
+    them onto. ``fetched_with``: how ``current`` was fetched beyond the course lists (recorded
+    for apply's stale check). ``placement``: course ref -> a section for new enrollments from
+    rows without one (a course whose sections were cross-listed away, facts §14.2).
     Never does I/O; never raises for data problems it can describe (those become warnings).
     """
     now_ts = as_utc(now)
@@ -76,6 +89,11 @@ def build_plan(
             "role {role} is not in manage.roles; row ignored",
         )
         keep &= ~unmanaged_role
+    held_keys = None
+    if lookups is not None:
+        keep, held_keys = _unplaceable(desired, current, keep, lookups, sink)
+    if observer_links:
+        keep &= ~_provided_by_links(desired, current, observer_links, lookups)
     if not keep.all():
         desired = desired[keep].reset_index(drop=True)
         d_courses = (d_courses[0][keep], d_courses[1])
@@ -85,6 +103,14 @@ def build_plan(
         c_courses = (c_courses[0][in_scope], c_courses[1])
     c_roles, c_states = factorize(current["role"]), factorize(current["state"])  # shared below
     touchable, managed = classify(current, scope, roles=c_roles)
+    if held_keys is not None:
+        held = held_back(current, *held_keys)
+        touchable &= ~held
+        managed &= ~held
+    linked = current["linked"].fillna(False).to_numpy(dtype=bool)
+    if linked.any():  # Canvas's, from an observer link: never the tool's to change or count
+        touchable &= ~linked
+        managed &= ~linked
 
     desired["assoc_id"] = pd.Series(NO_ASSOCIATE, index=desired.index, dtype="Int64")
     observers = desired["associated_user"].notna().to_numpy(dtype=bool)
@@ -130,6 +156,11 @@ def build_plan(
     unmatched_d[pair_d] = False
     unmatched_d[matching.satisfied] = False
     new_uid = resolve_users(desired.loc[unmatched_d, "user"], _users_of(current, touchable))
+    if lookups is not None and lookups.user_ids and new_uid.isna().any():
+        known = desired.loc[unmatched_d, "user"].map(lookups.user_ids).astype("Int64")
+        new_uid = new_uid.fillna(known)
+    if placement:
+        desired = _placed(desired, unmatched_d, placement)
     absent_pos = np.flatnonzero(absent)
     last_pairs = among(status, "deleted_last_completed")
     last_absent = absent_pos if config.policy.drop == "deleted_last_completed" else absent_pos[:0]
@@ -191,7 +222,9 @@ def build_plan(
         frame = intents.suppress_unmanaged(frame, managed, desired, current, sink)
 
     with no_cycle_collection():  # the Python-object phase: see its docstring
-        operations = build_operations(frame, desired, current, config=config, sink=sink)
+        operations = build_operations(
+            frame, desired, current, config=config, sink=sink, mirrors=_mirrors(observer_links)
+        )
         guards = evaluate_guards(
             desired,
             current,
@@ -209,7 +242,7 @@ def build_plan(
             tool_version=tool_version,
             canvas_url=canvas_url,
             inputs=tuple(dict(i) for i in inputs),
-            policy=policy_document(config, scope),
+            policy=_with_fetch(policy_document(config, scope), fetched_with),
             fingerprints=fingerprint(
                 current,
                 courses=scope.courses,
@@ -217,13 +250,133 @@ def build_plan(
                 text_codes={"state": c_states, "role": c_roles},
             ),
             operations=operations,
-            summary=summarize(operations),
+            summary={**summarize(operations), "observers_kept_by_canvas": int(linked.sum())},
             guards=guards,
             warnings=sink.collected(),
-            unmanaged=unmanaged_counts(current, scope, managed),
+            unmanaged=unmanaged_counts(current, scope, managed | linked),
             source=source,
         )
         return _with_id(plan)
+
+
+def _provided_by_links(
+    desired: pd.DataFrame,
+    current: pd.DataFrame,
+    links: frozenset[tuple[int, int]],
+    lookups: Lookups | None,
+) -> np.ndarray:
+    """Roster observer rows an observer link already provides (facts §14.1): the observer is
+    linked to the observee, and Canvas has (or, with the observee live in the course after the
+    plan, will create) the observer row itself. Such rows are in sync; planning them would
+    only fight Canvas."""
+    observers = desired["associated_user"].notna().to_numpy(dtype=bool)
+    if not observers.any():
+        return np.zeros(len(desired), dtype=bool)
+    found = lookups.user_ids if lookups is not None else {}
+
+    def ids(refs: pd.Series) -> np.ndarray:
+        uid = resolve_users(refs, current)
+        if found:
+            uid = uid.fillna(refs.map(found).astype("Int64"))
+        return uid.to_numpy(dtype="int64", na_value=-1)
+
+    observer_ids = ids(desired["user"].where(observers))
+    student_ids = ids(desired["associated_user"])
+    all_ids = ids(desired["user"])
+    courses = desired["course"].to_numpy(dtype=object)
+    live_students = {
+        (c, u)
+        for c, u, st in zip(courses.tolist(), all_ids.tolist(), desired["status"].tolist(), strict=True)
+        if st in ("active", "invited") and u >= 0
+    }
+    is_linked = current["linked"].fillna(False).to_numpy(dtype=bool)
+    kept = current[is_linked]
+    linked_rows = set(
+        zip(
+            kept["course_ref"].tolist(),
+            kept["user_id"].astype("int64").tolist(),
+            kept["associated_user_id"].astype("int64").tolist(),
+            strict=True,
+        )
+    )
+    provided = np.zeros(len(desired), dtype=bool)
+    for position in np.flatnonzero(observers).tolist():
+        observer, student, course = int(observer_ids[position]), int(student_ids[position]), courses[position]
+        if (observer, student) in links and (
+            (course, observer, student) in linked_rows or (course, student) in live_students
+        ):
+            provided[position] = True
+    return provided
+
+
+def _mirrors(links: frozenset[tuple[int, int]]) -> dict[int, tuple[int, ...]]:
+    """Student id -> the observers Canvas mirrors that student's enrollments onto."""
+    by_student: dict[int, list[int]] = {}
+    for observer, student in sorted(links):
+        by_student.setdefault(student, []).append(observer)
+    return {student: tuple(observers) for student, observers in by_student.items()}
+
+
+def _placed(desired: pd.DataFrame, unmatched: np.ndarray, placement: dict[str, str]) -> pd.DataFrame:
+    """New enrollments from rows without a section, in a course whose sections were cross-listed
+    away, go to the section ``placement`` names (still in that course), not to wherever Canvas's
+    default section is now."""
+    rows = (
+        unmatched
+        & desired["section"].isna().to_numpy(dtype=bool)
+        & desired["course"].isin(list(placement)).to_numpy(dtype=bool)
+    )
+    if not rows.any():
+        return desired
+    desired = desired.copy()
+    desired.loc[rows, "section"] = desired.loc[rows, "course"].map(placement).astype("string")
+    return desired
+
+
+def _with_fetch(policy: dict[str, Any], fetched_with: dict[str, Any] | None) -> dict[str, Any]:
+    """The policy document, with how the state was fetched when that went beyond course lists."""
+    if not fetched_with:
+        return policy
+    scope = dict(policy["scope"])
+    scope["fetch"] = fetched_with
+    return {**policy, "scope": scope}
+
+
+def _unplaceable(
+    desired: pd.DataFrame, current: pd.DataFrame, keep: np.ndarray, lookups: Lookups, sink: WarningSink
+) -> tuple[np.ndarray, tuple[pd.DataFrame, np.ndarray, Any] | None]:
+    """``keep`` without the rows naming a user or section Canvas does not have (each one a
+    warning with its file and row), and what :func:`held_back` needs to leave the current
+    enrollments of those rows' users alone."""
+    if lookups.users_undecided:
+        sink.add(
+            "users_not_checked",
+            "this token may not look users up (GET /api/v1/users/:id answers 404 for anyone but itself), "
+            "so roster users with no enrollment in the fetched courses could not be checked; "
+            "an unknown one fails at apply",
+        )
+    bad_user, bad_observee, bad_section = unplaceable(desired, lookups)
+    bad_user, bad_observee, bad_section = bad_user & keep, bad_observee & keep, bad_section & keep
+    sink.rows(desired, bad_user, "unknown_user", "Canvas has no user {user}; row skipped: correct the roster")
+    sink.rows(
+        desired,
+        bad_observee,
+        "unknown_user",
+        "Canvas has no user {associated_user}, whom observer {user} is to observe; row skipped: "
+        "correct the roster",
+    )
+    bad_user = bad_user | bad_observee
+    sink.rows(
+        desired,
+        bad_section,
+        "unknown_section",
+        "{section} is not a section of {course} in Canvas; row for {user} skipped (their current "
+        "enrollments in the course are left as they are): correct the roster",
+    )
+    if not bad_section.any():
+        return keep & ~bad_user, None
+    uid = resolve_users(desired["user"].where(bad_section), current).to_numpy(dtype=object, na_value=None)
+    return keep & ~bad_user & ~bad_section, (desired, bad_section, uid)
 
 
 def _conformed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import closing_line, counted, group
+from reconcile.render.common import closing_line, counted, group, kept_by_canvas
 
 COUNTS = (
     ("to enroll", "to_enroll"),
@@ -31,7 +31,8 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     tripped = plan.tripped_guards
     if tripped:
         out.append(
-            f"> [!CAUTION]\n> **{len(tripped)} guard(s) tripped**: apply refuses this plan without `{tripped[0].override}`."
+            f"> [!CAUTION]\n> **{len(tripped)} guard(s) tripped**: apply refuses this plan without `{tripped[0].override}` "
+            "(`--hold-drops` applies everything but the removals)."
         )
         for g in tripped:
             out.append(f"> - `{g.name}`{f' ({_cell(g.course)})' if g.course else ''}: {_cell(g.message)}")
@@ -39,6 +40,9 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     else:
         out.append("Guards: none tripped.")
         out.append("")
+    kept = kept_by_canvas(plan)
+    if kept:
+        out += [kept, ""]
     if plan.warnings:
         out.append(f"<details><summary>{len(plan.warnings)} warning(s)</summary>\n")
         out += [f"- `{w.code}`: {_cell(w.message)}" for w in plan.warnings]

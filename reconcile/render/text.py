@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconcile.plan import Plan
-from reconcile.render.common import MOVE, closing_line, counted, group
+from reconcile.render.common import MOVE, closing_line, counted, group, kept_by_canvas
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", MOVE: "cyan"}
 
@@ -71,6 +71,11 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
             where = f" [{g.course}]" if g.course else ""
             out.append(paint(f"  ! {g.name}{where}: {g.message}", "red"))
         out.append(f"  Override only if intended: reconcile apply {tripped[0].override}")
+        out.append("  Or apply everything but the removals and hold those: reconcile apply --hold-drops")
+        out.append("")
+    kept = kept_by_canvas(plan)
+    if kept:
+        out.append(kept)
         out.append("")
     if plan.warnings:
         out.append(paint(f"Warnings ({len(plan.warnings)}):", "yellow"))

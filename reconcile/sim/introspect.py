@@ -13,24 +13,20 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
-
-from reconcile.sim.model import Enrollment, format_time
-
-if TYPE_CHECKING:
-    from reconcile.sim.simulator import Simulator
+from typing import Any, Protocol
 
 
-def raw_enrollment(e: Enrollment) -> dict[str, Any]:
-    """Every column of the row, times as Canvas JSON strings."""
-    row: dict[str, Any] = {}
-    for name in Enrollment.__slots__:
-        value = getattr(e, name)
-        row[name] = format_time(value) if hasattr(value, "tzinfo") else value
-    return row
+class Controls(Protocol):
+    """What the introspection endpoints need from the simulator they serve."""
+
+    def enrollments(self) -> list[dict[str, Any]]: ...
+    def stats(self) -> dict[str, Any]: ...
+    def reset(self) -> None: ...
+    def fault_knobs(self) -> dict[str, Any]: ...
+    def set_faults(self, **knobs: Any) -> None: ...
 
 
-def handle(sim: Simulator, method: str, path: str, body: bytes) -> tuple[int, Any]:
+def handle(sim: Controls, method: str, path: str, body: bytes) -> tuple[int, Any]:
     """Answer one introspection request: (status, JSON body)."""
     if path == "/__sim/enrollments" and method == "GET":
         return 200, sim.enrollments()

@@ -16,16 +16,16 @@ import time
 import traceback
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from reconcile.sim import errors, introspect, routes
 from reconcile.sim.auth import authenticate
 from reconcile.sim.context import Request, Response
+from reconcile.sim.faults import Faults
 from reconcile.sim.params import ParamError, merge, parse_body, parse_query
-
-if TYPE_CHECKING:
-    from reconcile.sim.simulator import Simulator
+from reconcile.sim.store import Store
+from reconcile.sim.throttle import Throttle
 
 _JSON = "application/json; charset=utf-8"
 
@@ -86,6 +86,23 @@ class Stats:
             }
 
 
+class Served(introspect.Controls, Protocol):
+    """What the HTTP front needs from the simulator behind it (:class:`reconcile.sim.Simulator`).
+
+    A protocol rather than an import, so the server and the simulator class do not import
+    each other.
+    """
+
+    store: Store
+    throttle: Throttle
+    faults: Faults
+    stats_counter: Stats
+    unauthorized_status: int
+
+    @property
+    def url(self) -> str: ...
+
+
 def _token(headers: Any, params: dict[str, Any]) -> str | None:
     auth = headers.get("Authorization")
     if auth:
@@ -127,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
         """Silence per-request logging: the library never prints."""
 
     @property
-    def sim(self) -> Simulator:
+    def sim(self) -> Served:
         return self.server.simulator  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
@@ -303,7 +320,7 @@ class SimServer(ThreadingHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+    def __init__(self, address: tuple[str, int], simulator: Served) -> None:
         self.simulator = simulator
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()

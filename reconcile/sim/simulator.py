@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.sim.faults import Faults, FaultSettings
-from reconcile.sim.introspect import raw_enrollment
-from reconcile.sim.model import now_utc, parse_time
+from reconcile.sim.model import now_utc, parse_time, raw_enrollment
 from reconcile.sim.seed import build_store, read_seed, validate_seed
 from reconcile.sim.server import SimServer, Stats
 from reconcile.sim.store import Store

@@ -123,9 +123,22 @@ def test_stale_plan_exits_4_naming_the_course_and_refresh_replans(world) -> None
     assert stale.exit_code == 4, stale.output
     assert "stale" in stale.output and course in stale.output
     assert writes(world) == 1  # only the hand edit
-    refreshed = invoke(world, str(world.plan_path), "--refresh", "--verify")
+    # --refresh makes a new plan: a new review, which needs a terminal or --auto-approve
+    unseen = invoke(world, str(world.plan_path), "--refresh")
+    assert unseen.exit_code == 1, unseen.output
+    assert "Compared with the reviewed plan: 1 operation added" in unseen.output
+    assert "added    ~ reactivate" in unseen.output and "no terminal to confirm on" in unseen.output
+    assert writes(world) == 1
+    refreshed = invoke(world, str(world.plan_path), "--refresh", "--verify", "--auto-approve")
     assert refreshed.exit_code == 0, refreshed.output
-    assert "refreshed" in refreshed.output and "Verify: Canvas matches" in refreshed.output
+    assert f"refreshed from reviewed plan {world.plan.plan_id}" in refreshed.output
+    assert "Verify: Canvas matches" in refreshed.output
+    with Journal.in_state_dir(world.tmp / "state") as journal:
+        runs = journal.runs()
+    declined, applied = runs[1], runs[0]
+    assert declined.outcome == "declined" and declined.overrides["reviewed_plan_id"] == world.plan.plan_id
+    assert applied.outcome == "ok" and applied.overrides["reviewed_plan_id"] == world.plan.plan_id
+    assert applied.plan_id != world.plan.plan_id  # both plan ids are in the journal
 
 
 def _course_ids(world, course_ref: str) -> set[str]:
@@ -217,27 +230,42 @@ def test_bad_token_exits_1_without_leaking_it(world) -> None:
 
 
 def test_two_concurrent_applies_second_exits_6_naming_the_holder(world) -> None:
-    world.sim.set_faults(latency_ms=300)  # keep the first apply busy
-    env = sim_env(world.url, world.token)
     cmd = [sys.executable, "-m", "reconcile", "apply", str(world.plan_path), "-c", str(world.config_path)]
+    first, second = run_while_another_holds_the_lock(world, cmd, cmd, state_dir=world.tmp / "state")
+    assert second.returncode == 6, second.stderr
+    assert f"pid {first.pid}" in second.stderr and "--lock-timeout" in second.stderr
+
+
+def run_while_another_holds_the_lock(world, first_cmd, second_cmd, *, state_dir: Path, cwd=(ROOT, ROOT)):
+    """Start ``first_cmd`` (one operation at a time, each request slowed to a second, so it holds the
+    lock for many seconds whatever the machine's load), run ``second_cmd`` once the first holds the
+    lock, then let the first finish quickly. Returns (first Popen, second CompletedProcess)."""
+    world.sim.set_faults(latency_ms=1000)
+    env = sim_env(world.url, world.token)
     first = subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*first_cmd, "--parallelism", "1"],
+        env=env,
+        cwd=cwd[0],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         holder = None
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and holder is None:
-            files = list((world.tmp / "state").glob("apply-*.holder.json"))
+            files = list(state_dir.glob("apply-*.holder.json"))
             if files and json.loads(files[0].read_text()).get("pid") == first.pid:
                 holder = files[0]
             time.sleep(0.05)
         assert holder is not None, "the first apply never took the lock"
-        second = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert second.returncode == 6, second.stderr
-        assert f"pid {first.pid}" in second.stderr and "--lock-timeout" in second.stderr
+        second = subprocess.run(second_cmd, env=env, cwd=cwd[1], capture_output=True, text=True, timeout=120)
+        assert first.poll() is None, "the first apply finished before the second asked for the lock"
     finally:
-        out, err = first.communicate(timeout=120)
+        world.sim.set_faults(latency_ms=0)
+        _, err = first.communicate(timeout=180)
     assert first.returncode == 0, err
+    return first, second
 
 
 @pytest.mark.parametrize(

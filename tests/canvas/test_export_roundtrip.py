@@ -204,9 +204,20 @@ def test_export_of_any_world_plans_back_as_nothing_to_do(tmp_path_factory, world
 @pytest.mark.slow
 def test_export_of_a_generated_account_plans_back_as_nothing_to_do(tmp_path: Path) -> None:
     # The case the issue met: a generated world's invitations came back as hundreds of restores.
-    seed = generate(courses=300, students_per_course=20, sections_per_course=2, random_seed=7)
+    # with Canvas's entanglements too (facts §14): parents linked to students (their observer
+    # rows are Canvas's), cross-listed sections, users with a second login
+    seed = generate(
+        courses=300,
+        students_per_course=20,
+        sections_per_course=2,
+        random_seed=7,
+        linked_parents=0.3,
+        crosslisted_sections=0.2,
+        second_logins=0.2,
+    )
     states = {e["workflow_state"] for e in seed["enrollments"]}
     assert {"invited", "active"} <= states, states
+    assert seed["observer_links"] and any(s.get("nonxlist_course_id") for s in seed["sections"])
     seed["tokens"] = [{"token": ADMIN, "user_id": 1, "admin": True}]
     plan = export_then_plan(seed, tmp_path, export_args=["--account", "self"])
     assert plan["operations"] == [], "\n".join(_described(plan)[:20])

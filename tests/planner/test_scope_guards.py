@@ -77,7 +77,15 @@ def test_manage_courses_brings_a_course_into_scope_and_trips_course_emptied() ->
     plan = plan_of([want("s1")], [have("s1"), have("x1", course_ref=OTHER, course_id=12)], cfg=cfg)
     assert [op.target.course for op in plan.operations] == [OTHER]
     emptied = guard(plan, "course_emptied", OTHER)
-    assert emptied.tripped and emptied.figures == {"managed_enrollments": 1, "roster_rows": 0}
+    assert emptied.tripped
+    assert emptied.figures == {
+        "managed_enrollments": 1,
+        "roster_rows": 0,
+        "removals": 1,
+        "absent": 1,
+        "stated": 0,
+        "stated_by_state": {},
+    }
 
 
 def test_only_courses_restricts_the_plan() -> None:
@@ -109,7 +117,8 @@ def test_max_drop_percent_trips_for_large_course() -> None:
     plan = plan_of(desired, current)
     result = guard(plan, "max_drop_percent", COURSE)
     assert result.tripped
-    assert result.figures["drops"] == 4 and result.figures["managed_enrollments"] == 12
+    assert result.figures["removals"] == 4 and result.figures["managed_enrollments"] == 12
+    assert result.figures["absent"] == 4 and result.figures["stated"] == 0
     assert result.figures["percent"] == 33.3
 
 
@@ -127,7 +136,8 @@ def test_max_drop_percent_within_limit() -> None:
 def test_max_drops_for_whole_plan() -> None:
     plan = plan_of([want("s0")], [have(f"s{i}") for i in range(4)], cfg=config(max_drops=2))
     result = guard(plan, "max_drops")
-    assert result.tripped and result.figures == {"drops": 3, "max_drops": 2}
+    assert result.tripped
+    assert result.figures == {"removals": 3, "absent": 3, "stated": 0, "stated_by_state": {}, "max_drops": 2}
 
 
 def test_protected_roles_trip_when_teacher_dropped() -> None:
@@ -140,14 +150,69 @@ def test_protected_roles_trip_when_teacher_dropped() -> None:
     assert result.override == "--allow-drops"
 
 
-def test_moves_and_explicit_statuses_do_not_count_as_drops() -> None:
+def test_moves_are_not_removals_but_explicit_statuses_are() -> None:
     plan = plan_of(
         [want("s1", section="sis_section_id:MATH101-02"), want("s2", status="deleted")],
         [have("s1"), have("s2")],
     )
-    assert not any(g.tripped for g in plan.guards)
     assert plan.summary["drops_absent_from_roster"] == 0
     assert plan.summary["to_drop"] == 2
+    assert plan.summary["removals"] == 1
+    assert guard(plan, "max_drops").figures["removals"] == 1
+    assert guard(plan, "max_drops").figures["stated_by_state"] == {"deleted": 1}
+
+
+def test_a_roster_marking_every_row_deleted_trips_the_guards() -> None:
+    """The accident SIS exports really make: a term flipped to deleted at rollover (DESIGN §6)."""
+    cfg = config(roles=("StudentEnrollment", "TeacherEnrollment"))
+    current = [have(f"s{i}") for i in range(39)] + [have("t1", role="TeacherEnrollment")]
+    desired = [want(f"s{i}", status="deleted") for i in range(36)] + [want(f"s{i}") for i in range(36, 39)]
+    desired.append(want("t1", role="TeacherEnrollment", status="deleted"))
+    plan = plan_of(desired, current, cfg=cfg)
+    percent = guard(plan, "max_drop_percent", COURSE)
+    assert percent.tripped
+    assert percent.figures["removals"] == 37 and percent.figures["stated"] == 37
+    assert percent.message.startswith(f"{COURSE}: 37 of 40 managed enrollments would be removed")
+    assert "37 because the roster marks them deleted" in percent.message
+    protected = guard(plan, "protected_roles")
+    assert protected.tripped and protected.figures["by_role"] == {"TeacherEnrollment": 1}
+    assert "sis_user_id:t1" in protected.message
+
+
+def test_a_roster_marking_every_row_completed_empties_the_course() -> None:
+    current = [have(f"s{i}") for i in range(4)]
+    plan = plan_of([want(f"s{i}", status="completed") for i in range(4)], current)
+    emptied = guard(plan, "course_emptied", COURSE)
+    assert emptied.tripped and emptied.figures["stated_by_state"] == {"completed": 4}
+    assert emptied.figures["roster_rows"] == 4
+    assert "4 because the roster marks them completed" in emptied.message
+
+
+def test_removal_split_names_both_reasons_largest_first() -> None:
+    current = [have(f"s{i}") for i in range(12)]
+    desired = [want(f"s{i}") for i in range(6)] + [want(f"s{i}", status="inactive") for i in range(6, 10)]
+    plan = plan_of(desired, current)
+    result = guard(plan, "max_drop_percent", COURSE)
+    assert result.figures["absent"] == 2 and result.figures["stated_by_state"] == {"inactive": 4}
+    assert (
+        "6 of 12 managed enrollments would be removed (50.0%, limit 25.0%); 4 because the roster marks them inactive, 2 absent from the roster"
+        in result.message
+    )
+
+
+def test_deleting_what_is_already_concluded_is_not_a_removal() -> None:
+    plan = plan_of(
+        [want(f"s{i}", status="deleted") for i in range(3)],
+        [have(f"s{i}", state="completed") for i in range(3)],
+    )
+    assert [op.action for op in plan.operations] == [Action.DELETE] * 3
+    assert plan.summary["removals"] == 0
+    assert not any(g.tripped for g in plan.guards)
+
+
+def test_a_course_kept_alive_by_new_enrollments_is_not_emptied() -> None:
+    plan = plan_of([want("s1", status="deleted"), want("s2")], [have("s1")])
+    assert not any(g.name == "course_emptied" for g in plan.guards)
 
 
 def test_warnings_are_capped_per_code() -> None:
