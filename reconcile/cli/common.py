@@ -6,6 +6,11 @@ file (``-c``, then ``RECONCILE_CONFIG``, then ``./reconcile.yaml``, see
 unusable. The state dir in the returned config is absolute (resolved against the config
 file's folder), so ``apply`` and ``history`` run from any directory meet the same journal
 and lock.
+
+``@output_options`` is the one ``-v/--verbose`` and ``--color/--no-color`` pair, on the group
+and on every command; :func:`colour_for` and :func:`progress_console` are the one place that
+decides whether colour and a live progress bar may be written; :func:`echo_request_figures`
+and :func:`echo_retry_notice` end a command that talked to Canvas.
 """
 
 from __future__ import annotations
