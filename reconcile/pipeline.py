@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ from reconcile.live import gather
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
 from reconcile.planner.scope import decide_scope
+
+log = logging.getLogger("reconcile.plan")
 
 if TYPE_CHECKING:
     from reconcile.roster import RosterResult
@@ -66,6 +69,8 @@ def make_plan(
         raise RosterInvalid(result)
     only = [_course_ref(c) for c in courses] if courses else None
     scope = decide_scope(result.desired, config, only_courses=only)
+    log.info("roster: %d rows from %d input(s); %d course(s) in scope", len(result.desired), len(result.inputs),
+             len(scope.courses))  # fmt: skip
     warnings = [_roster_warning(p) for p in result.warnings]
     if not result.complete:
         # a OneRoster delta lists changes only: a row it omits was not dropped
@@ -116,6 +121,9 @@ def make_plan(
         current = live.current
         warnings += live.warnings
         source = "live"
+        log.info(
+            "fetched %d enrollment(s) of %d course(s) from %s", len(current), len(scope.courses), canvas_url
+        )
     # rows of a cross-listed section carry their current course's id under the roster's course ref
     own_rows = current[~current["course_section_id"].isin(list(live.crosslisted))] if live else current
     problems = _same_course_named_twice(own_rows, result.desired) + (tuple(live.problems) if live else ())
@@ -139,6 +147,7 @@ def make_plan(
         fetched_with=live.fetched_with if live else None,
         placement=live.placement if live else None,
     )
+    log.info("planned %d operation(s), %d warning(s)", len(plan.operations), len(plan.warnings))
     return plan, result
 
 
