@@ -113,15 +113,20 @@ def sis_frame(current: pd.DataFrame, sis_ids: dict[int, str] | None = None) -> t
 def custom_roles(current: pd.DataFrame) -> dict[str, str]:
     """Custom role name -> base role word (student, teacher, ta, observer, designer) for
     every custom role among the exportable enrollments of ``current``: what
-    ``roster.custom_roles`` must declare before the export validates as a roster."""
-    frame = conform(current, CURRENT_COLUMNS)
-    keep = (
-        frame["type"].isin(list(ROLE_WORD)).fillna(False)
-        & frame["temporary_enrollment_source_user_id"].isna()
+    ``roster.custom_roles`` must declare before the export validates as a roster.
+    Cheap on a whole export: only rows whose role is not a built-in one are looked at."""
+    needed = ["role", "type", "temporary_enrollment_source_user_id"]
+    frame = (
+        current[needed] if all(c in current for c in needed) else conform(current, CURRENT_COLUMNS)[needed]
     )
-    pairs = frame.loc[keep.astype(bool), ["role", "type"]].dropna().drop_duplicates()
-    pairs = pairs[~pairs["role"].isin(list(ROLE_WORD))]
-    return {str(role): ROLE_WORD[str(kind)] for role, kind in zip(pairs["role"], pairs["type"], strict=True)}
+    role = frame["role"]
+    custom = (role.notna() & ~role.isin(list(ROLE_WORD))).to_numpy(dtype=bool, na_value=False)
+    if not custom.any():
+        return {}
+    rows = frame[custom]
+    rows = rows[rows["type"].isin(list(ROLE_WORD)) & rows["temporary_enrollment_source_user_id"].isna()]
+    pairs = rows[["role", "type"]].drop_duplicates()
+    return {str(name): ROLE_WORD[str(kind)] for name, kind in zip(pairs["role"], pairs["type"], strict=True)}
 
 
 def write_sis_csv(current: pd.DataFrame | Iterable[pd.DataFrame], fileobj: IO[str]) -> tuple[int, int]:
