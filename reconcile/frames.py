@@ -95,6 +95,9 @@ CURRENT_COLUMNS: dict[str, str] = {
     # True for an observer row Canvas keeps in step with an observer link (facts §14.1): Canvas's,
     # not the roster's. Set by the state fetch (reconcile.canvas.state) when links matter.
     "linked": "boolean",
+    # True when the enrollment JSON left last_attended_at out (not null): the token may not read
+    # it (read_reports, facts §14.5), so its value is unknown, not empty.
+    "last_attended_hidden": "boolean",
 }
 
 BASE_TYPES: tuple[str, ...] = (

@@ -21,7 +21,7 @@ What was fetched beyond the plain course lists is recorded in the plan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +40,12 @@ class LiveState:
     links: frozenset[tuple[int, int]] = frozenset()
     fetched_with: dict[str, Any] = field(default_factory=dict)
     warnings: list[PlanWarning] = field(default_factory=list)
-    placement: dict[str, str] = field(
-        default_factory=dict
-    )  # course ref -> section ref for new sectionless rows
+    # course ref -> section ref for new enrollments from rows without a section
+    placement: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # roster rows no section can take
     crosslisted: frozenset[int] = frozenset()  # ids of sections accounted under a course they left
+    course_dates: pd.DataFrame | None = None  # planner.dates.COURSE_COLUMNS, per course in scope
+    section_dates: pd.DataFrame | None = None  # planner.dates.SECTION_COLUMNS, where they can matter
 
 
 def gather(
@@ -53,6 +54,8 @@ def gather(
     scope: Scope,
     *,
     custom_roles: dict[str, str | None] | None = None,
+    account: str = "self",
+    now: Any = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> LiveState:
     """Read what a plan of ``desired`` over ``scope`` needs from Canvas (see the module docstring)."""
@@ -68,6 +71,8 @@ def gather(
     if needs.users:
         known = current["user_id"].dropna().astype("int64").drop_duplicates().head(50).tolist()
         answers = canvas_lookups.look_up_users(client, needs.users, known_user_ids=known)
+        if answers.undecided:
+            answers = _in_courses(client, desired, scope, needs.users, answers)
     unknown_sections: set[tuple[str, str]] = set()
     moved: dict[str, list[Any]] = {}  # course ref -> Section records cross-listed away from it
     listed: dict[str, list[Any]] = {}
@@ -105,6 +110,7 @@ def gather(
             for section in sorted(found_here, key=lambda s: s.id):
                 live.warnings.append(_crosslisted_warning(course, section))
         _place_sectionless(live, desired, listed, moved)
+    _dates(client, live, desired, scope, listed, account=account, now=now)
     if _observers_in_scope(scope, custom_roles or {}):
         observers = _desired_observer_ids(desired, live.current, live.lookups.user_ids)
         live.current, links = state.fetch_links(client, live.current, observers)
@@ -120,6 +126,92 @@ def gather(
                 )
             )
     return live
+
+
+def _in_courses(client: Any, desired: pd.DataFrame, scope: Scope, refs: Sequence[str], answers: Any) -> Any:
+    """What a token that may not look users up can still learn, course by course: whether the
+    user exists, and their Canvas id when they are enrolled there (under any of their logins)."""
+    from reconcile.canvas import lookups as canvas_lookups
+
+    wanted = set(refs) - set(answers.found)
+    rows = desired[desired["course"].isin(list(scope.courses))]
+    pairs: set[tuple[str, str]] = set()
+    for column in ("user", "associated_user"):
+        named = rows[rows[column].isin(list(wanted))]
+        pairs |= set(zip(named["course"].astype(str), named[column].astype(str), strict=True))
+    found = dict(answers.found)
+    missing: set[str] = set()
+    for (_, ref), uid in sorted(canvas_lookups.look_up_in_courses(client, sorted(pairs)).items()):
+        if uid is None:
+            missing.add(ref)
+        elif uid >= 0:
+            found[ref] = uid
+    return canvas_lookups.UserAnswers(found=found, missing=frozenset(missing - set(found)))
+
+
+def _dates(
+    client: Any,
+    live: LiveState,
+    desired: pd.DataFrame,
+    scope: Scope,
+    listed: dict[str, list[Any]],
+    *,
+    account: str,
+    now: Any,
+) -> None:
+    """Each course's state and dates with its term's (facts §7.4, §7.5, §14.4), and the dates of
+    sections where they can change a decision: in concluded courses (a section still open takes
+    a POST) and where the roster wants an invitation (only an enrollment not active by date can
+    be turned back into one). Other sections' dates could only change warnings, so they are not
+    fetched (one more request per course)."""
+    from reconcile.canvas import lookups as canvas_lookups
+    from reconcile.frames import conform
+    from reconcile.planner.dates import COURSE_COLUMNS, SECTION_COLUMNS, concluded_courses
+    from reconcile.planner.keys import as_utc
+
+    states = canvas_lookups.course_states(client, list(scope.courses), account=account)
+    if not states:
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "course_ref": ref,
+                "workflow_state": state.workflow_state,
+                "start_at": state.start_at,
+                "end_at": state.end_at,
+                "restrict_enrollments_to_course_dates": state.restrict_enrollments_to_course_dates,
+                "term_start_at": state.term_start_at,
+                "term_end_at": state.term_end_at,
+            }
+            for ref, state in states.items()
+        ]
+    )
+    live.course_dates = conform(frame, COURSE_COLUMNS)
+    now_us = int(as_utc(now or pd.Timestamp.now(tz="UTC")).value // 1000)
+    wanted = set(concluded_courses(live.course_dates, now_us))
+    wanted |= set(desired.loc[desired["status"] == "invited", "course"].dropna().tolist()) & set(
+        scope.courses
+    )
+    if not wanted:
+        return
+    missing = sorted(c for c in wanted if c not in listed)
+    sections = {
+        **{c: listed[c] for c in wanted if c in listed},
+        **canvas_lookups.sections_of(client, missing),
+    }
+    rows = [
+        {
+            "section_id": section.id,
+            "sis_section_id": section.sis_section_id,
+            "start_at": section.start_at,
+            "end_at": section.end_at,
+            "restrict_enrollments_to_section_dates": bool(section.restrict_enrollments_to_section_dates),
+        }
+        for found in sections.values()
+        for section in found
+    ]
+    if rows:
+        live.section_dates = conform(pd.DataFrame(rows), {**SECTION_COLUMNS, "sis_section_id": "string"})
 
 
 def _section_is(section: Any, ref: str) -> bool:
@@ -205,3 +297,67 @@ def _desired_observer_ids(desired: pd.DataFrame, current: pd.DataFrame, found: d
         return []
     ids = resolve_users(refs, current).fillna(refs.map(found).astype("Int64")).dropna()
     return sorted({int(i) for i in ids.tolist()})
+
+
+# What each kind of operation needs of the token in the course (app/models/enrollment.rb, facts
+# §5.1, §14.5): POST can_create_enrollment_for, DELETE conclude can_be_concluded_by, DELETE
+# delete/inactivate and PUT reactivate can_be_deleted_by, PUT last_attended view/manage grades.
+RIGHTS = ("manage_students", "manage_admin_users", "view_all_grades", "manage_grades")
+
+
+def check_rights(client: Any, plan: Any, config: Any) -> Any:
+    """``plan`` with a warning for each kind of operation the token may not make in a course
+    (asked once per course with operations: ``GET /courses/:id/permissions``), and for each
+    removal of the token's own enrollment (Canvas refuses it without account-level rights), so
+    apply does not meet the 401s. A client without the call (a test double) changes nothing."""
+    from reconcile.canvas import lookups as canvas_lookups
+    from reconcile.planner import amend
+    from reconcile.planner.permissions import rights_warnings
+
+    if not plan.operations or not hasattr(client, "transport"):
+        return plan
+    courses = sorted({op.target.course for op in plan.operations})
+    held = canvas_lookups.course_permissions(client, courses, RIGHTS)
+    me = canvas_lookups.own_user_id(client)
+    warnings = rights_warnings(plan, held, own_user_id=me, custom_roles=config.roster.custom_roles)
+    return amend(plan, warnings) if warnings else plan
+
+
+def users_named_twice(
+    desired: pd.DataFrame, current: pd.DataFrame, found: dict[str, int]
+) -> tuple[Problem, ...]:
+    """One error per roster row that names, by another of their logins, a Canvas user another row
+    already names for the same course, section, role and observee (facts §14.3): both rows would
+    be planned against the one enrollment."""
+    from reconcile.planner.match import resolve_users
+
+    if desired.empty:
+        return ()
+    uid = resolve_users(desired["user"], current)
+    if found:
+        uid = uid.fillna(desired["user"].map(found).astype("Int64"))
+    keyed = desired.assign(canvas_uid=uid)
+    keyed = keyed[keyed["canvas_uid"].notna()]
+    columns = ["course", "section", "canvas_uid", "role", "associated_user"]
+    clash = keyed[keyed.duplicated(columns, keep=False)]
+    if clash.empty:
+        return ()
+    problems = []
+    for _, group in clash.groupby(columns, dropna=False, sort=True):
+        first = group.iloc[0]
+        for row in group.iloc[1:].itertuples(index=False):
+            if row.user == first["user"]:
+                continue  # the same spelling twice is the roster validator's duplicate, not ours
+            problems.append(
+                Problem(
+                    severity="error",
+                    file=str(row.origin_file),
+                    row=None if pd.isna(row.origin_row) else str(row.origin_row),
+                    column="user_id",
+                    code="user_named_twice",
+                    message=f"{row.user} and {first['user']} ({first['origin_file']}:{first['origin_row']}) are "
+                    f"the same Canvas user (id {int(row.canvas_uid)}), in the same course, section and role: "
+                    "name each person once",
+                )
+            )
+    return tuple(problems)

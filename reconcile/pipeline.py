@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconcile.config import Config
-from reconcile.live import gather
+from reconcile.live import LiveState, check_rights, gather, users_named_twice
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
 from reconcile.planner.scope import decide_scope
+
+log = logging.getLogger("reconcile.plan")
 
 if TYPE_CHECKING:
     from reconcile.roster import RosterResult
@@ -66,6 +69,8 @@ def make_plan(
         raise RosterInvalid(result)
     only = [_course_ref(c) for c in courses] if courses else None
     scope = decide_scope(result.desired, config, only_courses=only)
+    log.info("roster: %d rows from %d input(s); %d course(s) in scope", len(result.desired), len(result.inputs),
+             len(scope.courses))  # fmt: skip
     warnings = [_roster_warning(p) for p in result.warnings]
     if not result.complete:
         # a OneRoster delta lists changes only: a row it omits was not dropped
@@ -107,23 +112,46 @@ def make_plan(
                 result.desired,
                 scope,
                 custom_roles=config.roster.custom_roles,
+                account=config.canvas.account_id,
+                now=now,
                 on_progress=on_progress,
             )
             canvas_url = getattr(client, "base_url", None) or canvas_url
+            log.info("fetched %d enrollment(s) of %d course(s) from %s", len(live.current), len(scope.courses),
+                     canvas_url)  # fmt: skip
+            plan = _planned(result, live.current, config, live=live, now=now, canvas_url=canvas_url,
+                            source="live", only=only, warnings=warnings + live.warnings)  # fmt: skip
+            return check_rights(client, plan, config), result
         finally:
             if own:
                 client.close()
-        current = live.current
-        warnings += live.warnings
-        source = "live"
+    plan = _planned(result, current, config, live=None, now=now, canvas_url=canvas_url, source=source,
+                    only=only, warnings=warnings, fetched=False)  # fmt: skip
+    return plan, result
+
+
+def _planned(
+    result: RosterResult,
+    current: Any,
+    config: Config,
+    *,
+    live: LiveState | None,
+    now: dt.datetime | None,
+    canvas_url: str | None,
+    source: str,
+    only: list[str] | None,
+    warnings: list[PlanWarning],
+    fetched: bool = True,
+) -> Plan:
+    """The plan of ``result`` against ``current``, after the checks only Canvas's answer makes
+    possible (one course or user named two ways; rows no section can take)."""
     # rows of a cross-listed section carry their current course's id under the roster's course ref
     own_rows = current[~current["course_section_id"].isin(list(live.crosslisted))] if live else current
-    problems = _same_course_named_twice(own_rows, result.desired) + (tuple(live.problems) if live else ())
+    problems = _same_course_named_twice(own_rows, result.desired)
+    if live is not None:
+        problems += tuple(live.problems) + users_named_twice(result.desired, current, live.lookups.user_ids)
     if problems:
-        raise RosterInvalid(
-            dataclasses.replace(result, problems=result.problems + problems),
-            fetched=current_snapshot is None,
-        )
+        raise RosterInvalid(dataclasses.replace(result, problems=result.problems + problems), fetched=fetched)
     plan = build_plan(
         result.desired,
         current,
@@ -135,11 +163,14 @@ def make_plan(
         only_courses=only,
         extra_warnings=warnings,
         lookups=live.lookups if live else None,
+        course_dates=live.course_dates if live else None,
+        section_dates=live.section_dates if live else None,
         observer_links=live.links if live else frozenset(),
         fetched_with=live.fetched_with if live else None,
         placement=live.placement if live else None,
     )
-    return plan, result
+    log.info("planned %d operation(s), %d warning(s)", len(plan.operations), len(plan.warnings))
+    return plan
 
 
 def _same_course_named_twice(current: Any, desired: Any) -> tuple[Problem, ...]:

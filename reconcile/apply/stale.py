@@ -164,16 +164,13 @@ def foreign_operations(plan: Plan, current: pd.DataFrame) -> list[str]:
 
     A plan verified on load (reconcile.planner.verify) derives every request from its
     operation's content, but only Canvas can say that ``before.id`` is an enrollment of the
-    target course, with that course id, section and user, and that an observer's
-    ``associated_user_id`` is the user its target names. A plan whose hashes were recomputed
-    after such an edit passes the load-time check; it stops here, before any write."""
+    target course, with that course id, section and user. A plan whose hashes were
+    recomputed after such an edit passes the load-time check; it stops here, before any
+    write. (An observee's numeric id cannot be confirmed this way: the planner may have
+    found it through the Users API, or through another of the user's SIS logins than the
+    one a list shows, facts §14.3. Only a signature covers that.)"""
     wanted = [op for op in plan.operations if op.before is not None]
-    observers = [
-        op
-        for op in plan.operations
-        if isinstance((op.after or {}).get("associated_user_id"), int) and op.target.associated_user
-    ]
-    if not wanted and not observers:
+    if not wanted:
         return []
     columns = ["id", "course_ref", "course_id", "course_section_id", "user_id"]
     rows = current[columns].drop_duplicates("id").set_index("id") if not current.empty else None
@@ -200,17 +197,6 @@ def foreign_operations(plan: Plan, current: pd.DataFrame) -> list[str]:
                     f"not {_text(expected)}"
                 )
                 break
-    if observers:  # the planner found each observee among these courses' rows, so apply can too
-        users = current[["user_id", "sis_user_id", "user_integration_id", "login_id"]]
-        for op in observers:
-            observee = int((op.after or {})["associated_user_id"])
-            ref = str(op.target.associated_user)
-            candidates = users[users["user_id"] == observee].drop_duplicates()
-            if not any(_user_matches(r, ref) for r in candidates.to_dict("records")):
-                problems.append(
-                    f"{op.action.value} {op.target.user} in {op.target.course} would observe Canvas user "
-                    f"{observee}, who is not {ref} in the courses this plan touches"
-                )
     return problems
 
 

@@ -7,11 +7,11 @@ never 2, because 2 means "changes present" here.
 
 from __future__ import annotations
 
-import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -19,9 +19,14 @@ from reconcile import exitcodes
 from reconcile.cli.common import (
     SIGNING_KEY_ENV,
     check_signature_or_fail,
+    colour_for,
     config_option,
+    echo_request_figures,
+    echo_retry_notice,
     load_config_or_fail,
     load_plan_or_fail,
+    output_options,
+    progress_console,
     signing_key,
 )
 from reconcile.render.common import counted
@@ -33,12 +38,6 @@ ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
 def _fail(message: str, *, code: int = exitcodes.ERROR) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
-
-
-def _colour(flag: bool | None) -> bool:
-    if flag is not None:
-        return flag
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 @click.command()
@@ -69,13 +68,11 @@ def _colour(flag: bool | None) -> bool:
     help="Roster format.",
 )
 @click.option(
-    "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
-)
-@click.option(
     "--sign",
     is_flag=True,
     help=f"Sign the plan (HMAC-SHA256) with the key in {SIGNING_KEY_ENV}, for apply --require-signature.",
 )
+@output_options
 def plan(
     rosters: tuple[str, ...],
     config_path: str | None,
@@ -85,16 +82,17 @@ def plan(
     courses: tuple[str, ...],
     snapshot: str | None,
     roster_format: str,
-    color: bool | None,
     sign: bool,
 ) -> None:
     """Compare ROSTER files with Canvas and show the operations that would make Canvas match.
 
     Nothing in Canvas is changed. Save the plan with --out and apply exactly that file with
-    `reconcile apply plan.json` after review. With --sign the saved plan carries a signature
-    that `reconcile apply --require-signature` checks, so a CI apply job runs only a plan
-    its own plan job produced.
+    `reconcile apply plan.json` after review. The plan goes to standard output; the request
+    figures (requests, retried, throttled, seconds) follow on standard error. With --sign the
+    saved plan carries a signature that `reconcile apply --require-signature` checks, so a CI
+    apply job runs only a plan its own plan job produced.
     """
+    from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
     from reconcile.canvas.snapshot import SnapshotError
     from reconcile.pipeline import RosterInvalid, make_plan, save_plan
@@ -103,11 +101,16 @@ def plan(
 
     key = signing_key(needed_for="--sign") if sign else None  # before any network call
     config = load_config_or_fail(config_path)
+    started = time.monotonic()
+    client: Any = None
     try:
+        if snapshot is None:
+            client = CanvasClient.from_env(config.canvas)
         with _progress() as on_progress:
             result, _ = make_plan(
                 list(rosters),
                 config=config,
+                client=client,
                 courses=list(courses) or None,
                 current_snapshot=snapshot,
                 roster_format=None if roster_format == "auto" else roster_format,
@@ -119,7 +122,12 @@ def plan(
         done = "nothing was planned" if exc.fetched else "nothing was fetched or planned"
         _fail(f"{counted(len(exc.problems), 'problem')} in the roster; {done}")
     except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
+        if client is not None:
+            echo_retry_notice(client.stats)
         _fail(_one_line(exc))
+    finally:
+        if client is not None:
+            client.close()
     if key is not None:
         result = sign_plan(result, key)
     if out_path:
@@ -127,11 +135,16 @@ def plan(
             save_plan(result, out_path)
         except OSError as exc:
             _fail(f"cannot write the plan to {out_path}: {exc.strerror or exc}")
-    click.echo(render(result, output, color=output == "text" and _colour(color)), nl=False)
+    click.echo(render(result, output, color=output == "text" and colour_for(sys.stdout)), nl=False)
     if out_path and output == "text":
-        click.echo(
-            f"\nSaved the plan to {out_path}. Apply exactly this plan with: reconcile apply {out_path}"
-        )
+        if result.operations:
+            click.echo(
+                f"\nSaved the plan to {out_path}. Apply exactly this plan with: reconcile apply {out_path}"
+            )
+        else:
+            click.echo(f"\nSaved the plan to {out_path}; it has nothing to apply.")
+    if client is not None:
+        echo_request_figures(client.stats, time.monotonic() - started)
     if result.tripped_guards:
         sys.exit(exitcodes.GUARD)
     if detailed_exitcode and result.operations:
@@ -144,10 +157,8 @@ def plan(
 @click.option(
     "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="What to print."
 )
-@click.option(
-    "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
-)
-def show(plan_file: str, output: str, color: bool | None) -> None:
+@output_options
+def show(plan_file: str, output: str) -> None:
     """Show a saved plan file as text, Markdown (for CI pages) or JSON.
 
     The plan is verified first, as apply verifies it: a plan edited after it was made
@@ -158,7 +169,7 @@ def show(plan_file: str, output: str, color: bool | None) -> None:
 
     saved = load_plan_or_fail(plan_file)
     signature = check_signature_or_fail(saved, plan_file, required=False)
-    click.echo(render(saved, output, color=output == "text" and _colour(color)), nl=False)
+    click.echo(render(saved, output, color=output == "text" and colour_for(sys.stdout)), nl=False)
     notes = {
         "signed": f"Signature: valid under the key in {SIGNING_KEY_ENV}.",
         "unchecked": f"Signature: present, not checked ({SIGNING_KEY_ENV} is not set).",
@@ -169,11 +180,11 @@ def show(plan_file: str, output: str, color: bool | None) -> None:
 
 @contextmanager
 def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr while courses are fetched, only on a terminal."""
-    if not sys.stderr.isatty():
+    """A rich progress bar on stderr while courses are fetched, only on a terminal (and with colour)."""
+    console = progress_console()
+    if console is None:
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -181,7 +192,7 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("fetch", total=None)

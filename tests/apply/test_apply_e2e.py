@@ -328,8 +328,10 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
     from reconcile.sim.generate import generate
 
     seed = generate(courses=20, students_per_course=20, sections_per_course=2, random_seed=4)
-    # Students Canvas knows but who have no enrollment anywhere in scope: the planner cannot
-    # know their Canvas user id, so their observers must take it from the enroll's response.
+    # Students Canvas knows but who have no enrollment anywhere in scope, planned with the token of
+    # the course's teacher: the Users API does not show a teacher other users (users_controller
+    # #api_show answers 404), and the course's list filtered by user only says they exist, so the
+    # planner cannot know their Canvas user id and their observers take it from the enroll's response.
     next_id = max(u["id"] for u in seed["users"]) + 1
     newcomers = [
         {
@@ -342,9 +344,19 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
         for n in range(4)
     ]
     seed["users"] += newcomers
-    rows = synthetic_roster(seed)
     parent = next(u for u in seed["users"] if str(u.get("sis_user_id", "")).startswith("P"))
     course = next(c for c in seed["courses"] if c["workflow_state"] == "available")
+    teacher = next(
+        e["user_id"]
+        for e in seed["enrollments"]
+        if e["course_id"] == course["id"] and e["type"] == "TeacherEnrollment"
+    )
+    seed["tokens"].append({"token": "sim-teacher-token", "user_id": teacher})
+    rows = [
+        r
+        for r in synthetic_roster(seed)
+        if r["course_id"] == course["sis_course_id"] and r["role"] == "student"
+    ]
     section = next(s for s in seed["sections"] if s["course_id"] == course["id"])
     for student in newcomers:
         base = {
@@ -367,7 +379,7 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
         config = config_for(
             write_config(tmp_path / "reconcile.yaml", url=url, state_dir=tmp_path / "state"), url
         )
-        with CanvasClient(url, "sim-admin-token") as client:
+        with CanvasClient(url, "sim-teacher-token") as client:
             plan = plan_live([roster], config=config, client=client)
             chained = [
                 op for op in plan.operations if any(isinstance(v, dict) for v in op.request.params.values())
@@ -384,3 +396,33 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
         assert student.ended_at is not None and observer.started_at is not None
         assert student.ended_at <= observer.started_at
         assert rows[observer.enrollment_id]["associated_user_id"] == rows[student.enrollment_id]["user_id"]
+
+
+def test_history_has_a_header_row_and_shows_what_an_update_changed(world) -> None:
+    roster = world.tmp / "later-end.csv"
+    roster.write_text(
+        ROSTER.read_text().replace(
+            "S0009,student,active,2026-09-01T00:00:00Z,2026-12-15T23:59:59Z",
+            "S0009,student,active,2026-09-01T00:00:00Z,2026-12-20T23:59:59Z",
+        )
+    )
+    plan = plan_live([roster], config=world.config, client=world.client)
+    update = next(op for op in plan.operations if op.action.value == "update")
+    assert update.target.user == "sis_user_id:S0009"
+    plan_path = world.tmp / "later.json"
+    plan_path.write_text(plan_to_json(plan), encoding="utf-8")
+    assert invoke(world, str(plan_path)).exit_code == 0
+    listing = CliRunner().invoke(cli, ["history", "-c", str(world.config_path)], env=world.env)
+    header, row = listing.output.splitlines()[:2]
+    assert header.split() == ["run", "started", "outcome", "plan", "by", "operations"]
+    assert row.split()[2] == "ok"
+    assert [header.index(word) for word in ("started", "outcome", "plan")] == [
+        row.index(value) for value in (row.split()[1], row.split()[2], row.split()[3])
+    ]  # the columns line up
+    run_id = row.split()[0]
+    detail = CliRunner().invoke(
+        cli, ["history", "--run", run_id, "-c", str(world.config_path)], env=world.env
+    )
+    line = next(text for text in detail.output.splitlines() if " update " in text)
+    assert "sis_user_id:S0009" in line and "end_at 2026-12-15T23:59:59Z -> 2026-12-20T23:59:59Z" in line
+    assert "-> active" not in line

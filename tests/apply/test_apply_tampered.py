@@ -5,7 +5,9 @@ travelling as a CI artifact: every one is refused by ``reconcile apply`` with ex
 write in the simulator's stats, and ``reconcile show`` refuses to render it. Edits caught on
 load cost no request at all; a plan whose hashes were recomputed after the edit is caught
 either on load (its request is still one no action may make) or, where only Canvas knows the
-ids, after the stale fetch and before the first write.
+ids, after the stale fetch and before the first write. (An observee's numeric id swapped and
+rehashed is beyond what Canvas's lists can confirm; only a signature catches that edit:
+tests/apply/test_apply_signing.py.)
 """
 
 from __future__ import annotations
@@ -253,18 +255,6 @@ def resealed_retarget(data: Plan) -> None:
     _conclude(data)["before"].update(id=eid, course_id=course)
 
 
-def resealed_observee_swap(data: Plan) -> None:
-    """An observer made to observe another student than the one show names."""
-    observer = next(
-        op
-        for op in data["operations"]
-        if op["target"]["associated_user"] and isinstance(op["after"].get("associated_user_id"), int)
-    )
-    other = next(op for op in data["operations"] if op["action"] == "restore")
-    assert other["target"]["user"] != observer["target"]["associated_user"]
-    observer["after"]["associated_user_id"] = other["before"]["user_id"]
-
-
 def resealed_path_smuggled_through_an_id(data: Plan) -> None:
     """Text where an id belongs, so that the derived path climbs elsewhere."""
     _conclude(data)["before"]["course_id"] = "103/../101"
@@ -281,11 +271,10 @@ def resealed_canvas_url(data: Plan) -> None:
             resealed_retarget,
             "course_ref in Canvas is sis_course_id:MATH101-F26, not sis_course_id:HIST200-F26",
         ),
-        (resealed_observee_swap, "who is not sis_user_id:S0001"),
         (resealed_path_smuggled_through_an_id, "not a valid plan"),
         (resealed_canvas_url, "the plan was made for https://canvas.example.edu"),
     ],
-    ids=["retarget", "observee_swap", "path_through_an_id", "canvas_url"],
+    ids=["retarget", "path_through_an_id", "canvas_url"],
 )
 def test_an_edited_plan_with_recomputed_hashes_is_refused_before_any_write(
     world, edit: Callable[[Plan], None], says: str
