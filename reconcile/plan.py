@@ -135,6 +135,9 @@ class Plan:
     unmanaged: dict[str, int] = field(default_factory=dict)  # course ref -> untouched rows
     source: str = "live"  # live | snapshot:<path>
     format_version: int = FORMAT_VERSION
+    # The claim set the plan used: digest, count, and the enrollments its roster rows matched
+    # that are not claimed yet (apply claims them); None when no claim set was given.
+    claims: dict[str, Any] | None = None
 
     @property
     def tripped_guards(self) -> tuple[GuardResult, ...]:
@@ -208,6 +211,8 @@ def plan_to_dict(plan: Plan, *, include_id: bool = True) -> dict[str, Any]:
         ],
         "operations": [operation_to_dict(op) for op in plan.operations],
     }
+    if plan.claims is not None:
+        data["claims"] = plan.claims
     if not include_id:
         del data["plan_id"]
     return data
@@ -291,6 +296,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         unmanaged=dict(data.get("unmanaged", {})),
         source=data.get("source", "live"),
         format_version=data["format_version"],
+        claims=data.get("claims"),
     )
 
 
