@@ -20,6 +20,7 @@ from reconcile.config import Config
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
 from reconcile.planner.lookups import Lookups
+from reconcile.planner.ownership import Claims
 from reconcile.planner.scope import decide_scope
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ def make_plan(
     roster_format: str | None = None,
     now: dt.datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    claims: Claims | None = None,
+    on_current: Callable[[Any], None] | None = None,
 ) -> tuple[Plan, RosterResult]:
     """Load and validate the rosters, fetch the courses in scope, and plan.
 
@@ -57,7 +60,9 @@ def make_plan(
     restricts the plan to those course refs. With ``current_snapshot`` the plan is made
     against that saved state (its ``source`` says so) and Canvas is not contacted.
     ``client`` is used as given and left open; one made here from the environment
-    (CANVAS_API_URL, CANVAS_API_TOKEN) is closed again.
+    (CANVAS_API_URL, CANVAS_API_TOKEN) is closed again. The claim set of that Canvas is read
+    from the state dir (``claims`` overrides it; ``ClaimsError`` for a bad file), and
+    ``on_current(frame)`` is given the current enrollments the plan was made against.
     """
     from reconcile.roster import load_rosters
 
@@ -109,6 +114,17 @@ def make_plan(
             if own:
                 client.close()
         source = "live"
+    if claims is None:
+        from reconcile.apply.ownership import load_claims
+
+        claims = load_claims(
+            config.state_dir,
+            canvas_url=canvas_url,
+            account=config.canvas.account_id,
+            drift=config.policy.drift,
+        )
+    if on_current is not None:
+        on_current(current)
     aliased = _same_course_named_twice(current, result.desired)
     if aliased:
         raise RosterInvalid(
@@ -126,6 +142,7 @@ def make_plan(
         only_courses=only,
         extra_warnings=warnings,
         lookups=lookups,
+        claims=claims,
     )
     return plan, result
 

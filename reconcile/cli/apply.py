@@ -92,6 +92,7 @@ def apply(
     the same apply again after a crash or failure resumes: done operations are not
     repeated. Exit 5 when operations failed, 3 when removals were held.
     """
+    from reconcile.apply.claims import ClaimsError
     from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
     from reconcile.plan import PlanFormatError, plan_from_json
@@ -138,7 +139,7 @@ def apply(
                 replan=replan if (refresh or verify) else None,
                 output=output,
             )
-        except CanvasError as exc:
+        except (CanvasError, ClaimsError) as exc:
             _fail(exitcodes.ERROR, str(exc))
 
 
@@ -296,9 +297,17 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
             "Wait for it, or pass --lock-timeout SECONDS to wait here.",
         )
     except StalePlan as exc:
+        where = (
+            f"enrollments changed in Canvas since it was made, in {', '.join(exc.courses)}"
+            if exc.courses
+            else ""
+        )
+        claims = (
+            "the claim set it was made with (manage.ownership: claimed) has changed" if exc.claims else ""
+        )
         _fail(
             exitcodes.STALE,
-            f"plan is stale: enrollments changed in Canvas since it was made, in {', '.join(exc.courses)}. "
+            f"plan is stale: {'; '.join(w for w in (where, claims) if w)}. "
             "Run `reconcile plan` again and review it, or apply with --refresh.",
         )
     except GuardTripped as exc:

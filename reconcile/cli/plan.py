@@ -80,6 +80,7 @@ def plan(
     Nothing in Canvas is changed. Save the plan with --out and apply exactly that file with
     `reconcile apply plan.json` after review.
     """
+    from reconcile.apply.claims import ClaimsError
     from reconcile.canvas.errors import CanvasError
     from reconcile.canvas.snapshot import SnapshotError
     from reconcile.pipeline import RosterInvalid, make_plan, save_plan
@@ -101,7 +102,13 @@ def plan(
             click.echo(str(problem), err=True)
         done = "nothing was planned" if exc.fetched else "nothing was fetched or planned"
         _fail(f"{counted(len(exc.problems), 'problem')} in the roster; {done}")
-    except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
+    except (
+        CanvasError,
+        SnapshotError,
+        ClaimsError,
+        OSError,
+        UnicodeDecodeError,
+    ) as exc:  # one clear line each
         _fail(_one_line(exc))
     if out_path:
         try:

@@ -7,7 +7,7 @@ Symbols: ``+`` enroll, ``~`` restore/reactivate/update/last attended, ``-`` drop
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import MOVE, closing_line, counted, group
+from reconcile.render.common import MOVE, closing_line, counted, group, not_claimed_line
 
 _COLOURS = {"+": "32", "~": "33", "-": "31", MOVE: "36"}
 
@@ -64,4 +64,7 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
         out.extend(f"  - {w.code}: {w.message}" for w in plan.warnings)
         out.append("")
     out.append(paint(closing_line(plan), "1"))
+    unclaimed = not_claimed_line(plan)
+    if unclaimed:
+        out.append(paint(unclaimed, "2"))
     return "\n".join(out) + "\n"
