@@ -251,14 +251,20 @@ class Ledger:
         return {row["course"]: (row["observed_at"], row["created_through"]) for row in rows}
 
     def undone_by(self) -> dict[str, list[str]]:
-        """Run id -> the runs that applied an undo plan of it (outcome ok, held or failed), oldest first."""
+        """Run id -> the runs that applied an undo plan of it, oldest first: runs of an undo plan
+        that changed something (a resumed or an empty re-run of one is not listed again)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT p.undoes AS undoes, r.run_id AS run_id FROM ledger_plans p JOIN runs r"
-                " ON r.plan_id = p.plan_id WHERE p.undoes IS NOT NULL AND r.outcome IN ('ok', 'held', 'failed')"
-                " ORDER BY r.started_at"
+                "SELECT p.undoes AS undoes, r.run_id AS run_id, r.counts AS counts FROM ledger_plans p"
+                " JOIN runs r ON r.plan_id = p.plan_id WHERE p.undoes IS NOT NULL ORDER BY r.started_at"
             ).fetchall()
         out: dict[str, list[str]] = {}
         for row in rows:
-            out.setdefault(row["undoes"], []).append(row["run_id"])
+            counts = json.loads(row["counts"] or "{}")
+            wrote = any(
+                isinstance(by, Mapping) and any(by.get(k) for k in ("applied", "verified", "already_held"))
+                for by in counts.values()
+            )
+            if wrote:
+                out.setdefault(row["undoes"], []).append(row["run_id"])
         return out

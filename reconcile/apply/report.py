@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconcile.apply import journal as jr
@@ -149,8 +149,8 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
     return "\n".join(lines)
 
 
-def run_to_dict(run: jr.RunRecord) -> dict[str, Any]:
-    """A journaled run as JSON-ready data."""
+def run_to_dict(run: jr.RunRecord, *, undone_by: Sequence[str] = ()) -> dict[str, Any]:
+    """A journaled run as JSON-ready data (``undone_by``: runs that applied an undo plan of it)."""
     return {
         "run_id": run.run_id,
         "plan_id": run.plan_id,
@@ -162,6 +162,7 @@ def run_to_dict(run: jr.RunRecord) -> dict[str, Any]:
         "outcome": run.outcome,
         "counts": run.counts,
         "message": run.message,
+        "undone_by": list(undone_by),
     }
 
 
@@ -194,8 +195,12 @@ def _total(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {totals[k]}" for k in OUTCOME_ORDER if k in totals) or "-"
 
 
-def runs_text(runs: Sequence[jr.RunRecord]) -> str:
-    """One line per run, newest first."""
+def _undone(run_ids: Sequence[str]) -> str:
+    return f"  [undone by {', '.join(run_ids)}]" if run_ids else ""
+
+
+def runs_text(runs: Sequence[jr.RunRecord], *, undone: Mapping[str, Sequence[str]] | None = None) -> str:
+    """One line per run, newest first; ``undone``: run id -> runs that applied an undo of it."""
     if not runs:
         return "No apply runs recorded in this state dir."
     lines = []
@@ -205,12 +210,14 @@ def runs_text(runs: Sequence[jr.RunRecord]) -> str:
         message = f"  [{run.message}]" if run.message else ""
         lines.append(
             f"{run.run_id}  {run.started_at}  {run.outcome:<8} plan {run.plan_id[:16]}  "
-            f"{who}@{host}  {_total(run.counts)}{message}"
+            f"{who}@{host}  {_total(run.counts)}{message}{_undone((undone or {}).get(run.run_id, ()))}"
         )
     return "\n".join(lines)
 
 
-def run_detail_text(run: jr.RunRecord, records: Sequence[jr.OperationRecord]) -> str:
+def run_detail_text(
+    run: jr.RunRecord, records: Sequence[jr.OperationRecord], *, undone_by: Sequence[str] = ()
+) -> str:
     """A run's header and every operation it touched, in the order they started."""
     who = run.who
     overrides = ", ".join(f"{k}={v}" for k, v in sorted(run.overrides.items())) or "none"
@@ -225,6 +232,8 @@ def run_detail_text(run: jr.RunRecord, records: Sequence[jr.OperationRecord]) ->
     ]
     if run.message:
         lines.append(f"  note     {run.message}")
+    if undone_by:
+        lines.append(f"  undone   by {', '.join(undone_by)}")
     lines.append(f"Operations ({len(records)}):")
     for r in records:
         eid = f" enrollment {r.enrollment_id}" if r.enrollment_id is not None else ""

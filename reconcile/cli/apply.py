@@ -333,7 +333,7 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def history(run_id: str | None, limit: int, config_path: str | None, output: str) -> None:
     """List past apply runs from the journal, or one run's operations with --run."""
-    from reconcile.apply.journal import JOURNAL_FILE, Journal
+    from reconcile.apply.journal import JOURNAL_FILE
     from reconcile.apply.report import record_to_dict, run_detail_text, run_to_dict, runs_text
 
     config = load_config_or_fail(config_path)
@@ -345,21 +345,31 @@ def history(run_id: str | None, limit: int, config_path: str | None, output: str
         if run_id is not None:
             sys.exit(exitcodes.ERROR)
         return
-    with Journal.in_state_dir(config.state_dir) as journal:
+    from reconcile.apply.ledger import Ledger
+
+    with Ledger.in_state_dir(config.state_dir) as ledger:
+        journal = ledger.journal
+        undone = ledger.undone_by()
         if run_id is None:
             runs = journal.runs(limit=limit)
             if output == "json":
-                click.echo(json.dumps([run_to_dict(r) for r in runs], indent=1))
+                click.echo(
+                    json.dumps([run_to_dict(r, undone_by=undone.get(r.run_id, ())) for r in runs], indent=1)
+                )
             else:
-                click.echo(runs_text(runs))
+                click.echo(runs_text(runs, undone=undone))
             return
         run = journal.run(run_id)
         if run is None:
             _fail(exitcodes.ERROR, f"no run {run_id!r} in the journal (or the prefix is ambiguous)")
         records = journal.operations_of_run(run.run_id)
+    by = undone.get(run.run_id, ())
     if output == "json":
         click.echo(
-            json.dumps({**run_to_dict(run), "operations": [record_to_dict(r) for r in records]}, indent=1)
+            json.dumps(
+                {**run_to_dict(run, undone_by=by), "operations": [record_to_dict(r) for r in records]},
+                indent=1,
+            )
         )
     else:
-        click.echo(run_detail_text(run, records))
+        click.echo(run_detail_text(run, records, undone_by=by))

@@ -197,8 +197,10 @@ def test_ledger_knows_undo_runs_and_courses_seen(tmp_path: Path) -> None:
         ledger.remember_plan(undo)
         ledger.journal.start_run("run-9", plan_id=undo.plan_id, canvas_url=URL, who={}, overrides={})
         assert ledger.undone_by() == {}  # still running: not undone yet
-        ledger.journal.end_run("run-9", outcome="ok", counts={})
-        assert ledger.undone_by() == {"run-1": ["run-9"]}
+        ledger.journal.end_run("run-9", outcome="ok", counts={"restore": {"applied": 1}})
+        ledger.journal.start_run("run-10", plan_id=undo.plan_id, canvas_url=URL, who={}, overrides={})
+        ledger.journal.end_run("run-10", outcome="ok", counts={"restore": {"done_earlier": 1}})
+        assert ledger.undone_by() == {"run-1": ["run-9"]}  # a resumed re-run changed nothing
         ledger.saw_courses(
             "run-9", {"sis_course_id:A": "2026-09-01T00:00:00Z", "sis_course_id:B": None}, at="t1"
         )
