@@ -279,7 +279,7 @@ def build_plan(
             warnings=sink.collected(),
             unmanaged=unmanaged_counts(current, scope, managed),
             source=source,
-            claims=claims_document(claims, new_claims(current, pair_c, claimed))
+            claims=claims_document(claims, new_claims(current, pair_c, claimed, course_codes=c_courses))
             if claims is not None
             else None,
         )

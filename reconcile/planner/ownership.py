@@ -99,27 +99,36 @@ def adopt_matched(
 
 
 def new_claims(
-    current: pd.DataFrame, positions: np.ndarray, claimed: np.ndarray | None
+    current: pd.DataFrame,
+    positions: np.ndarray,
+    claimed: np.ndarray | None,
+    *,
+    course_codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, list[int]]:
     """``{course ref: sorted enrollment ids}`` of the rows at ``positions`` (the roster's
-    matches) that are not claimed yet."""
-    positions = np.unique(np.asarray(positions, dtype="int64"))
-    if claimed is not None and len(positions):
-        positions = positions[~claimed[positions]]
-    if len(positions) == 0:
+    matches) that are not claimed yet. ``course_codes`` is ``factorize(current["course_ref"])``
+    when the caller has it."""
+    picked = np.zeros(len(current), dtype=bool)
+    picked[np.asarray(positions, dtype="int64")] = True
+    if claimed is not None:
+        picked &= ~claimed
+    rows = np.flatnonzero(picked)
+    if len(rows) == 0:
         return {}
-    ids = current["id"].to_numpy(dtype="int64", na_value=-1)[positions]
-    codes, names = factorize(current["course_ref"].iloc[positions])
-    order = np.lexsort((ids, codes))
-    codes, ids = codes[order], ids[order]
+    codes_of_rows, names = course_codes or factorize(current["course_ref"])
+    ids = current["id"].to_numpy(dtype="int64", na_value=-1)[rows]
+    codes = codes_of_rows[rows]
     keep = (ids >= 0) & (codes >= 0)
     codes, ids = codes[keep], ids[keep]
-    out: dict[str, list[int]] = {}
     if len(ids) == 0:
-        return out
+        return {}
+    order = np.lexsort((ids, codes))
+    codes, ids = codes[order], ids[order]
     starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1, [len(codes)]))
-    for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
-        out[str(names[codes[begin]])] = ids[begin:end].tolist()
+    out = {
+        str(names[codes[begin]]): ids[begin:end].tolist()
+        for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
+    }
     return dict(sorted(out.items()))
 
 
