@@ -134,6 +134,18 @@ def not_claimed_line(plan: Plan) -> str | None:
     )
 
 
+def claims_line(plan: Plan) -> str | None:
+    """ "Applying it also claims N enrollments ..." when the plan lists matches not claimed yet."""
+    new = (plan.claims or {}).get("new") or {}
+    n = sum(len(ids) for ids in new.values())
+    if not n:
+        return None
+    return (
+        f"Applying it also claims {counted(n, 'enrollment')} the roster matched that this tool had not claimed "
+        f"yet (claim set: {(plan.claims or {}).get('count', 0)})."
+    )
+
+
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``counted(1, "enrollment")`` -> "1 enrollment"; ``counted(2, ...)`` -> "2 enrollments"."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"

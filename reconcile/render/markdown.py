@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import closing_line, counted, group, not_claimed_line
+from reconcile.render.common import claims_line, closing_line, counted, group, not_claimed_line
 
 COUNTS = (
     ("to enroll", "to_enroll"),
@@ -28,6 +28,9 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     unclaimed = not_claimed_line(plan)
     if unclaimed:
         out += [unclaimed, ""]
+    claiming = claims_line(plan)
+    if claiming:
+        out += [claiming, ""]
     out += ["| | count |", "|---|---:|"]
     out += [f"| {label} | {plan.summary.get(key, 0)} |" for label, key in COUNTS]
     out.append("")

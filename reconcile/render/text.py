@@ -7,7 +7,7 @@ Symbols: ``+`` enroll, ``~`` restore/reactivate/update/last attended, ``-`` drop
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import MOVE, closing_line, counted, group, not_claimed_line
+from reconcile.render.common import MOVE, claims_line, closing_line, counted, group, not_claimed_line
 
 _COLOURS = {"+": "32", "~": "33", "-": "31", MOVE: "36"}
 
@@ -67,4 +67,7 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
     unclaimed = not_claimed_line(plan)
     if unclaimed:
         out.append(paint(unclaimed, "2"))
+    claiming = claims_line(plan)
+    if claiming:
+        out.append(paint(claiming, "2"))
     return "\n".join(out) + "\n"

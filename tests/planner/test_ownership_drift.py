@@ -226,3 +226,18 @@ def test_demote_goes_through_inactive_then_posts_invited_on_the_same_row() -> No
     assert restore.request.params["enrollment[user_id]"] == str(row["user_id"])
     assert restore.depends_on == (inactivate.id,)
     assert plan.warnings == ()
+
+
+def test_text_and_markdown_say_what_is_left_unclaimed_and_what_applying_claims() -> None:
+    from reconcile.render import render
+
+    ours, theirs, matched = have("ours"), have("theirs"), have("s1", sis_import_id=None)
+    plan = plan_of(
+        [want("s1")], [ours, theirs, matched], cfg=config(ownership="claimed"), claims=claims_of(ours)
+    )
+    for output in ("text", "markdown"):
+        shown = render(plan, output)
+        assert "1 enrollment not claimed by this tool left unchanged" in shown
+        assert "Applying it also claims 1 enrollment the roster matched" in shown
+    quiet = render(plan_of([want("s1")], [matched]), "text")
+    assert "not claimed" not in quiet and "claims" not in quiet
