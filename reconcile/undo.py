@@ -148,8 +148,9 @@ def undo_rows(
             warn(
                 "undo_as_invited",
                 first,
-                f"{what} was creation_pending before run {run_id}; it is put back as invited, the nearest "
-                "state a request can ask for",
+                f"{what} was creation_pending before run {run_id}; the undo asks for invited, which Canvas "
+                "turns into creation_pending again for a student or observer in an unpublished course "
+                "(Course#enroll_user) and leaves invited otherwise",
             )
         attended = None
         if Action.SET_LAST_ATTENDED in actions:

@@ -146,7 +146,12 @@ def apply(
 def _replanner(roster_paths: list[str], *, config: Any, client: Any) -> Callable[[Sequence[str] | None], Any]:
     def replan(courses: Sequence[str] | None) -> Any:
         missing = [p for p in roster_paths if not Path(p).exists()]
-        if not roster_paths or missing:
+        if not roster_paths:
+            _fail(
+                exitcodes.ERROR,
+                "cannot re-plan: the plan has no roster inputs (an undo plan: make it again with `reconcile undo`)",
+            )
+        if missing:
             _fail(
                 exitcodes.ERROR,
                 f"cannot re-plan: the plan's roster inputs are not available ({', '.join(missing)})",

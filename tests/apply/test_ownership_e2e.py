@@ -360,3 +360,27 @@ def test_claim_takes_over_without_writing_to_canvas_and_ownership_claimed_then_d
     assert [(op["target"]["user"], op["before"]["id"]) for op in drops] == [("sis_user_id:S0003", 1006)]
     # the seed's S0005 in HIST200 and S0019 in BIO110 section A: live, in no roster row, never claimed
     assert plan["summary"]["not_claimed"] == 2
+
+
+def test_an_undo_plan_is_stale_checked_and_guarded_like_any_plan(site: Site) -> None:
+    site.plan()
+    site.apply()
+    first = site.runs()[0].run_id
+    made = site.run("undo", first, "--out", str(site.folder / "undo.json"))
+    assert made.exit_code == 0, made.output
+    conclude_by_hand(site, 1006)  # MATH101 changes after the undo plan was made
+    writes = site.writes
+    stale = site.run("apply", str(site.folder / "undo.json"))
+    assert stale.exit_code == 4, stale.output
+    refresh = site.run("apply", str(site.folder / "undo.json"), "--refresh", "--auto-approve")
+    assert refresh.exit_code == 1 and "no roster inputs" in refresh.output
+    assert site.writes == writes
+    # guards: deleting what the run created is a removal like any other
+    site.config.write_text(
+        site.config.read_text().replace("max_drops: 1000", "max_drops: 0"), encoding="utf-8"
+    )
+    guarded = site.run("undo", first, "--out", str(site.folder / "guarded.json"))
+    assert guarded.exit_code == 3, guarded.output
+    assert "GUARDS TRIPPED" in guarded.output
+    refused = site.run("apply", str(site.folder / "guarded.json"))
+    assert refused.exit_code == 3 and site.writes == writes
