@@ -9,7 +9,8 @@ Canvas's answer to the tool's last write, or what it observed when claiming) and
   deleted rows too, so this is a hard delete, or a section cross-listed away, facts §14.2);
 - ``appeared``: a live enrollment in a managed role that is not claimed and was created
   after the tool last read the course (``created_at`` against the newest one it saw then):
-  added by hand, or by another tool.
+  added by hand, or by another tool. Observer rows Canvas keeps from an observer link are
+  Canvas's own and never reported.
 
 Each item carries Canvas's ``updated_at`` (and ``created_at``), the only "who/when" the
 Enrollments API gives, and, once :func:`annotate` has seen the next plan, what that plan
@@ -130,6 +131,10 @@ def _same(name: str, left: Any, now: Any) -> bool:
     return _value(left, time=time) == _value(now, time=time)
 
 
+def _flag(value: Any) -> bool:
+    return value is not None and value is not pd.NA and bool(value)
+
+
 def _later(a: Any, b: Any) -> bool:
     """Whether time ``a`` is after time ``b`` (both present)."""
     return bool(pd.Timestamp(_value(a, time=True)) > pd.Timestamp(_value(b, time=True)))
@@ -196,6 +201,8 @@ def compare(
         if eid in claimed_ids or row.get("role") not in roles or row.get("state") not in LIVE:
             continue
         if row.get("type") in NEVER_TOUCHED_TYPES or _value(row.get("temporary_enrollment_source_user_id")):
+            continue
+        if _flag(row.get("linked")):  # Canvas made it from an observer link (facts §14.1), not a person
             continue
         course = str(row["course_ref"])
         if course not in seen:
@@ -350,6 +357,10 @@ def drift_report(
         roles = {str(r) for r in roster_result.desired["role"].dropna().unique().tolist()}
     else:
         roles = {c.role for c in claims}
+    if "ObserverEnrollment" in roles and hasattr(client, "transport") and len(current):
+        from reconcile.canvas.state import fetch_links
+
+        current, _ = fetch_links(client, current)
     items, unknown = compare(current, claims=claims, left=left, seen=seen, managed_roles=roles, courses=scope)
     if rosters:
         plan, _ = make_plan(

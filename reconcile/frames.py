@@ -31,7 +31,10 @@ associated_user as Canvas's unique index, DESIGN §3):
 Current (one row per Canvas enrollment, fetched with every state, DESIGN §4):
 the columns of :data:`CURRENT_COLUMNS`, taken from the Enrollments API JSON
 (facts §6): ``state`` is the raw ``enrollment_state``; ``course_ref`` is the ref the
-course was fetched under so desired and current rows can be joined on it.
+course was fetched under so desired and current rows can be joined on it (for a section
+cross-listed into another course, the course the roster names it under, while ``course_id``
+is the course it is in now, facts §14.2); ``linked`` marks observer rows Canvas maintains
+from an observer link (facts §14.1).
 """
 
 from __future__ import annotations
@@ -89,6 +92,12 @@ CURRENT_COLUMNS: dict[str, str] = {
     "created_at": UTC_TS,
     "updated_at": UTC_TS,
     "temporary_enrollment_source_user_id": "Int64",
+    # True for an observer row Canvas keeps in step with an observer link (facts §14.1): Canvas's,
+    # not the roster's. Set by the state fetch (reconcile.canvas.state) when links matter.
+    "linked": "boolean",
+    # True when the enrollment JSON left last_attended_at out (not null): the token may not read
+    # it (read_reports, facts §14.5), so its value is unknown, not empty.
+    "last_attended_hidden": "boolean",
 }
 
 BASE_TYPES: tuple[str, ...] = (

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconcile.config import Config
+from reconcile.live import LiveState, check_rights, gather, users_named_twice
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
-from reconcile.planner.lookups import Lookups
 from reconcile.planner.ownership import Claims
 from reconcile.planner.scope import decide_scope
 
@@ -83,7 +83,7 @@ def make_plan(
             )
         )
     canvas_url = os.environ.get("CANVAS_API_URL") or config.canvas.url
-    lookups = None
+    live = None
     if current_snapshot is not None:
         from reconcile.canvas.snapshot import read_snapshot
 
@@ -107,31 +107,67 @@ def make_plan(
 
             client = CanvasClient.from_env(config.canvas)
         try:
-            current = client.fetch_current(list(scope.courses), on_progress=on_progress)
+            live = gather(
+                client,
+                result.desired,
+                scope,
+                custom_roles=config.roster.custom_roles,
+                account=config.canvas.account_id,
+                now=now,
+                on_progress=on_progress,
+            )
             canvas_url = getattr(client, "base_url", None) or canvas_url
-            lookups = look_up(client, result.desired, current, scope.courses)
+            if on_current is not None:
+                on_current(live.current)
+            plan = _planned(result, live.current, config, live=live, now=now, canvas_url=canvas_url,
+                            source="live", only=only, warnings=warnings + live.warnings,
+                            claims=claims if claims is not None else _claims(config, canvas_url))  # fmt: skip
+            return check_rights(client, plan, config), result
         finally:
             if own:
                 client.close()
-        source = "live"
-    if claims is None:
-        from reconcile.apply.ownership import load_claims
-
-        claims = load_claims(
-            config.state_dir,
-            canvas_url=canvas_url,
-            account=config.canvas.account_id,
-            drift=config.policy.drift,
-        )
     if on_current is not None:
         on_current(current)
-    aliased = _same_course_named_twice(current, result.desired)
-    if aliased:
-        raise RosterInvalid(
-            dataclasses.replace(result, problems=result.problems + aliased),
-            fetched=current_snapshot is None,
-        )
-    plan = build_plan(
+    plan = _planned(result, current, config, live=None, now=now, canvas_url=canvas_url, source=source,
+                    only=only, warnings=warnings, fetched=False,
+                    claims=claims if claims is not None else _claims(config, canvas_url))  # fmt: skip
+    return plan, result
+
+
+def _claims(config: Config, canvas_url: str | None) -> Claims:
+    """The claim set of that Canvas in the state dir, as planner input (with the last-left
+    states ``policy.drift`` needs)."""
+    from reconcile.apply.ownership import load_claims
+
+    return load_claims(
+        config.state_dir, canvas_url=canvas_url, account=config.canvas.account_id, drift=config.policy.drift
+    )
+
+
+def _planned(
+    result: RosterResult,
+    current: Any,
+    config: Config,
+    *,
+    live: LiveState | None,
+    now: dt.datetime | None,
+    canvas_url: str | None,
+    source: str,
+    only: list[str] | None,
+    warnings: list[PlanWarning],
+    fetched: bool = True,
+    claims: Claims | None = None,
+) -> Plan:
+    """The plan of ``result`` against ``current``, after the checks only Canvas's answer makes
+    possible (one course or user named two ways; rows no section can take)."""
+    # rows of a cross-listed section carry their current course's id under the roster's course ref
+    own_rows = current[~current["course_section_id"].isin(list(live.crosslisted))] if live else current
+    problems = _same_course_named_twice(own_rows, result.desired)
+    if live is not None:
+        problems += tuple(live.problems) + users_named_twice(result.desired, current, live.lookups.user_ids)
+    if problems:
+        raise RosterInvalid(dataclasses.replace(result, problems=result.problems + problems), fetched=fetched)
+    return build_plan(
         result.desired,
         current,
         config,
@@ -141,60 +177,14 @@ def make_plan(
         source=source,
         only_courses=only,
         extra_warnings=warnings,
-        lookups=lookups,
+        lookups=live.lookups if live else None,
+        course_dates=live.course_dates if live else None,
+        section_dates=live.section_dates if live else None,
+        observer_links=live.links if live else frozenset(),
+        fetched_with=live.fetched_with if live else None,
+        placement=live.placement if live else None,
         claims=claims,
     )
-    return plan, result
-
-
-def look_up(client: Any, desired: Any, current: Any, courses: Sequence[str]) -> Lookups:
-    """Ask Canvas about the roster's users and sections that no fetched enrollment shows
-    (:mod:`reconcile.planner.lookups`): the Users API for each such user ref, the Sections API
-    for each course with such a section ref. A client without these calls (a test double)
-    asks nothing."""
-    from reconcile.canvas import lookups as canvas_lookups
-    from reconcile.planner.lookups import to_check
-
-    needs = to_check(desired, current, courses)
-    if not needs or not hasattr(client, "transport"):
-        return Lookups()
-    answers = canvas_lookups.look_up_users(
-        client, needs.users, known_user_ids=current["user_id"].dropna().astype("int64").head(50).tolist()
-    )
-    unknown_sections: set[tuple[str, str]] = set()
-    if needs.sections:
-        listed = canvas_lookups.sections_of(client, needs.sections)
-        elsewhere: list[tuple[str, str]] = []
-        for course, refs in needs.sections.items():
-            here = listed[course]
-            for ref in refs:
-                if not any(_section_is(section, ref) for section in here):
-                    elsewhere.append((course, ref))
-        found = canvas_lookups.find_sections(client, [ref for _, ref in elsewhere])
-        for course, ref in elsewhere:
-            section = found[ref]
-            course_ids = {s.course_id for s in listed[course]}
-            # a section cross-listed away from this course is still the roster's to name (facts §14.2)
-            if section is None or not (course_ids and section.nonxlist_course_id in course_ids):
-                unknown_sections.add((course, ref))
-    return Lookups(
-        unknown_users=answers.missing,
-        unknown_sections=frozenset(unknown_sections),
-        users_undecided=answers.undecided,
-    )
-
-
-def _section_is(section: Any, ref: str) -> bool:
-    from reconcile import ids
-
-    column, value = ids.split_ref(ref)
-    if column == "id":
-        return str(section.id) == value
-    if column == "sis_section_id":
-        return section.sis_section_id == value
-    if column == "sis_integration_id":
-        return section.integration_id == value
-    return True  # a form the Sections API does not show: leave it to Canvas
 
 
 def _same_course_named_twice(current: Any, desired: Any) -> tuple[Problem, ...]:

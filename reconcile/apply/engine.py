@@ -281,7 +281,7 @@ def _apply_locked(
         resumed = baseline is not None and any(
             r.status in (jr.STARTED, jr.DONE, jr.FAILED) for r in records.values()
         )
-        current = client.fetch_current(courses) if courses else None
+        current = _fetch(client, plan, courses) if courses else None
         changed: list[str] = []
         if current is not None:
             if resumed and baseline is not None:
@@ -398,6 +398,17 @@ def _apply_locked(
     )
     journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted or claims_note)
     return result
+
+
+def _fetch(client: Client, plan: Plan, courses: Sequence[str]) -> pd.DataFrame:
+    """The touched courses fetched the way the plan's own state was (cross-listed sections,
+    observer links: ``policy.scope.fetch``), so the fingerprints compare like with like."""
+    options = importlib.import_module("reconcile.canvas.state").fetch_options(plan.policy)
+    fetch_state = getattr(client, "fetch_state", None)
+    if options and fetch_state is not None:
+        frame: pd.DataFrame = fetch_state(courses, **options)[0]
+        return frame
+    return client.fetch_current(courses)
 
 
 def _refuse(

@@ -10,7 +10,9 @@ fingerprints cannot match any more, because of our own writes. We compare agains
 baseline instead, leaving out every row our operations may have touched: rows whose
 enrollment id an operation targeted or got back, rows that appeared since the baseline
 and match the target of an operation we sent (an enroll interrupted before its answer
-was journaled), and every row of a (course, user) we set last-attended on. Whatever we
+was journaled), every row of a (course, user) we set last-attended on, and the observer rows
+of students we wrote to (Canvas mirrors a student's changes onto linked observers, facts
+§14.1). Whatever we
 leave out here is what the executor re-checks: done operations stay done, started ones
 are verified or sent again. Any other difference (someone changed the roster by hand
 between our runs) makes the plan stale, exactly as on a first run.
@@ -32,6 +34,7 @@ from reconcile.plan import Action, Operation, Plan, Target
 DIGEST_COLUMNS = (
     "id",
     "state",
+    "course_id",
     "course_section_id",
     "user_id",
     "role",
@@ -41,6 +44,7 @@ DIGEST_COLUMNS = (
     "end_at",
     "limit_privileges_to_course_section",
     "updated_at",
+    "linked",
 )
 
 
@@ -134,6 +138,7 @@ def changed_since_baseline(
         for value in ((op.before or {}).get("id"), records[op.id].enrollment_id):
             if value is not None:
                 touched_ids.add(int(value))
+    mirrored = _mirrored(sent, records)
     now = row_digests(current, baseline)
     rows_by_id: dict[int, Mapping[str, Any]] = {}
     if not current.empty:
@@ -143,13 +148,35 @@ def changed_since_baseline(
         ours = {
             eid
             for eid in now.get(course, {})
-            if eid in touched_ids or _touched_by(rows_by_id.get(eid, {}), sent, new=eid not in then)
+            if eid in touched_ids
+            or _touched_by(rows_by_id.get(eid, {}), sent, new=eid not in then)
+            or _mirror_of(rows_by_id.get(eid, {}), mirrored)
         }
         before = {eid: d for eid, d in then.items() if eid not in ours and eid not in touched_ids}
         after = {eid: d for eid, d in now.get(course, {}).items() if eid not in ours}
         if before != after:
             changed.append(course)
     return changed
+
+
+def _mirrored(sent: list[Operation], records: Mapping[str, jr.OperationRecord]) -> set[tuple[str, int]]:
+    """(course ref, student id) of every student we sent an operation for: Canvas mirrors a
+    student's enrollment changes onto the observers linked to them (facts §14.1), so their
+    observer rows in that course change or appear because of our writes."""
+    out: set[tuple[str, int]] = set()
+    for op in sent:
+        record = records[op.id]
+        for value in ((op.before or {}).get("user_id"), (record.response or {}).get("user_id")):
+            if value is not None:
+                out.add((op.target.course, int(value)))
+    return out
+
+
+def _mirror_of(row: Mapping[str, Any], mirrored: set[tuple[str, int]]) -> bool:
+    if not row or _text(row.get("type")) != "ObserverEnrollment":
+        return False
+    student = _text(row.get("associated_user_id"))
+    return student != "" and (_text(row.get("course_ref")), int(student)) in mirrored
 
 
 def _touched_by(row: Mapping[str, Any], sent: list[Operation], *, new: bool) -> bool:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from reconcile.canvas import current
+from reconcile.canvas import current, state
 from reconcile.canvas.errors import CanvasError, ConfigError, TransportError
 from reconcile.canvas.params import enrollment_filters, enrollment_params, id_param, numbered_pages, rails
 from reconcile.canvas.ratelimit import Clock, RateLimiter, Sleep
@@ -402,6 +402,25 @@ class CanvasClient:
         naming the course when a course does not exist.
         """
         return current.fetch(self, course_refs, on_progress=on_progress, states=states)
+
+    def fetch_state(
+        self,
+        course_refs: Sequence[str],
+        *,
+        sections: Mapping[str, Sequence[int]] | None = None,
+        links: bool = False,
+        observers: Sequence[int] = (),
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[pd.DataFrame, state.Links]:
+        """:meth:`fetch_current` plus what Canvas changes from outside the Enrollments API: the
+        rows of cross-listed ``sections`` the roster names under another course, and (with
+        ``links``) which observer rows an observer link keeps (see :mod:`reconcile.canvas.state`).
+
+        :calls: GET /api/v1/sections/:section_id/enrollments, GET /api/v1/users/:user_id/observees
+        """
+        return state.fetch_state(
+            self, course_refs, sections=sections, links=links, observers=observers, on_progress=on_progress
+        )
 
     def fetch_current_chunks(
         self,

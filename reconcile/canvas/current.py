@@ -64,6 +64,8 @@ class Columns:
         users = [item.get("user") or {} for item in items]
         for column, key in _FROM_USER.items():
             data[column].extend([user.get(key) for user in users])
+        data["linked"].extend([False] * len(items))  # set by reconcile.canvas.state when links are read
+        data["last_attended_hidden"].extend(["last_attended_at" not in item for item in items])
         # sis_user_id sits on the enrollment for SIS readers, on the user object otherwise
         data["sis_user_id"].extend(
             [

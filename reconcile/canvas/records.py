@@ -187,6 +187,7 @@ class Section:
     start_at: dt.datetime | None = None
     end_at: dt.datetime | None = None
     restrict_enrollments_to_section_dates: bool | None = None
+    sis_course_id: str | None = None  # of the course it is in now (SIS readers only)
 
     @classmethod
     def from_json(cls, data: JSON) -> Section:
@@ -200,6 +201,7 @@ class Section:
             start_at=parse_time(data.get("start_at")),
             end_at=parse_time(data.get("end_at")),
             restrict_enrollments_to_section_dates=_bool(data.get("restrict_enrollments_to_section_dates")),
+            sis_course_id=_str(data.get("sis_course_id")),
         )
 
 

@@ -156,13 +156,43 @@ def serve(
 @click.option("--sections-per-course", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--random-seed", default=0, show_default=True, type=int, help="Same seed, same institution.")
 @click.option(
+    "--linked-parents",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of students with a parent linked to them (an observer link, and the observer enrollments Canvas "
+    "keeps in step with it).",
+)
+@click.option(
+    "--crosslisted-sections",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of the published courses' sections cross-listed into another course of the same term, "
+    "enrollments with them.",
+)
+@click.option(
+    "--second-logins",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of users with a second SIS login (a re-issued student id).",
+)
+@click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output file (.json is fastest to load; .yaml/.yml writes YAML).",
 )
 def generate(
-    courses: int, students_per_course: int, sections_per_course: int, random_seed: int, out: Path
+    courses: int,
+    students_per_course: int,
+    sections_per_course: int,
+    random_seed: int,
+    linked_parents: float,
+    crosslisted_sections: float,
+    second_logins: float,
+    out: Path,
 ) -> None:
     """Write a deterministic synthetic institution as a simulator seed."""
     from reconcile.sim.generate import generate as build
@@ -173,6 +203,9 @@ def generate(
         students_per_course=students_per_course,
         sections_per_course=sections_per_course,
         random_seed=random_seed,
+        linked_parents=linked_parents,
+        crosslisted_sections=crosslisted_sections,
+        second_logins=second_logins,
     )
     if out.suffix in (".yaml", ".yml"):
         import yaml
@@ -180,7 +213,17 @@ def generate(
         out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     else:
         out.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    extras = [
+        f"{len(doc.get('observer_links', []))} observer links" if linked_parents else "",
+        f"{sum(1 for s in doc['sections'] if s.get('nonxlist_course_id'))} cross-listed sections"
+        if crosslisted_sections
+        else "",
+        f"{sum(1 for u in doc['users'] if u.get('pseudonyms'))} users with a second login"
+        if second_logins
+        else "",
+    ]
+    extra = "".join(f", {e}" for e in extras if e)
     click.echo(
         f"wrote {out}: {len(doc['courses'])} courses, {len(doc['users'])} users, "
-        f"{len(doc['enrollments'])} enrollments in {time.perf_counter() - started:.1f}s"
+        f"{len(doc['enrollments'])} enrollments{extra} in {time.perf_counter() - started:.1f}s"
     )

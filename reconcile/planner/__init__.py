@@ -7,7 +7,7 @@ same function over the state it re-fetches).
 
 from __future__ import annotations
 
-from reconcile.planner.core import build_plan
+from reconcile.planner.core import amend, build_plan
 from reconcile.planner.fingerprint import fingerprint
 
-__all__ = ["build_plan", "fingerprint"]
+__all__ = ["amend", "build_plan", "fingerprint"]

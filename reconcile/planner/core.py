@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,8 +22,9 @@ import pandas as pd
 from reconcile import __version__
 from reconcile.config import Config
 from reconcile.frames import CURRENT_COLUMNS, DESIRED_COLUMNS, conform
-from reconcile.plan import Plan, PlanWarning, plan_to_dict
+from reconcile.plan import Action, Operation, Plan, PlanWarning, plan_to_dict
 from reconcile.planner import intents, rules
+from reconcile.planner.dates import concluded_courses, date_states, open_sections
 from reconcile.planner.drift import apply_drift_policy
 from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
@@ -55,6 +57,11 @@ def build_plan(
     only_courses: Iterable[str] | None = None,
     extra_warnings: Sequence[PlanWarning] = (),
     lookups: Lookups | None = None,
+    course_dates: pd.DataFrame | None = None,
+    section_dates: pd.DataFrame | None = None,
+    observer_links: frozenset[tuple[int, int]] = frozenset(),
+    fetched_with: dict[str, Any] | None = None,
+    placement: dict[str, str] | None = None,
     claims: Claims | None = None,
     demote: bool = False,
     extra_policy: Mapping[str, Any] | None = None,
@@ -67,6 +74,12 @@ def build_plan(
     ``extra_warnings`` (e.g. the roster loader's) are carried into the plan. ``lookups``:
     what Canvas said of refs no fetched enrollment shows (:mod:`reconcile.planner.lookups`);
     rows naming a user or section Canvas does not have become warnings, not operations.
+    ``observer_links``: active (observer id, student id) links (facts §14.1): observer rows
+    Canvas keeps from them (``current["linked"]``) are never changed and roster rows they
+    provide need nothing; student operations say which linked observers Canvas will mirror
+    them onto. ``fetched_with``: how ``current`` was fetched beyond the course lists (recorded
+    for apply's stale check). ``placement``: course ref -> a section for new enrollments from
+    rows without one (a course whose sections were cross-listed away, facts §14.2).
     ``claims``: the claim set (:mod:`reconcile.planner.ownership`); it decides what
     ``manage.ownership: claimed`` may drop and what ``policy.drift`` treats as a hand change,
     and the plan records its digest and the matched enrollments not yet claimed (``claims``
@@ -101,6 +114,8 @@ def build_plan(
     held_keys = None
     if lookups is not None:
         keep, held_keys = _unplaceable(desired, current, keep, lookups, sink)
+    if observer_links:
+        keep &= ~_provided_by_links(desired, current, observer_links, lookups)
     if not keep.all():
         desired = desired[keep].reset_index(drop=True)
         d_courses = (d_courses[0][keep], d_courses[1])
@@ -115,6 +130,10 @@ def build_plan(
         held = held_back(current, *held_keys)
         touchable &= ~held
         managed &= ~held
+    linked = current["linked"].fillna(False).to_numpy(dtype=bool)
+    if linked.any():  # Canvas's, from an observer link: never the tool's to change or count
+        touchable &= ~linked
+        managed &= ~linked
 
     desired["assoc_id"] = pd.Series(NO_ASSOCIATE, index=desired.index, dtype="Int64")
     observers = desired["associated_user"].notna().to_numpy(dtype=bool)
@@ -123,9 +142,15 @@ def build_plan(
             desired.loc[observers, "associated_user"], _users_of(current, touchable)
         ).to_numpy()
 
+    found_ids = lookups.user_ids if lookups is not None else {}
+    if found_ids and observers.any():  # an observee named by a login the fetched rows do not show
+        unresolved = observers & desired["assoc_id"].isna().to_numpy(dtype=bool)
+        known = desired.loc[unresolved, "associated_user"].map(found_ids).astype("Int64")
+        desired.loc[unresolved, "assoc_id"] = known.to_numpy()
+
     all_status = words(desired["status"])
     matching = match(
-        desired,
+        _by_canvas_id(desired, found_ids),
         current,
         touchable,
         status=all_status,
@@ -137,19 +162,15 @@ def build_plan(
 
     cur_start, cur_end = micros(current["start_at"]), micros(current["end_at"])
     now_us = int(now_ts.value // 1000)
-    nat = np.iinfo("int64").min
-    dated = (cur_start != nat) & (cur_end != nat)
-    future = dated & (now_us < cur_start)
-    ended = dated & (now_us > cur_end)
     cur_state = words(c_states)
-    date_active = among(cur_state, "active") & ~future & ~ended
+    dates = date_states(current, now_us, courses=course_dates, sections=section_dates)
+    future, ended, date_active = dates.pending, dates.ended, dates.active
 
     status = all_status[pair_d]
     state = cur_state[pair_c]
     attrs_differ = _attrs_differ(desired, current, pair_d, pair_c, cur_start, cur_end)
     pair_date_active = date_active[pair_c]
 
-    # who will hold an active enrollment afterwards, for deleted_last_completed
     final_matched = rules.final_state_matched(status, state, date_active=pair_date_active)
     matched_c = np.zeros(len(current), dtype=bool)
     matched_c[pair_c] = True
@@ -159,11 +180,15 @@ def build_plan(
         in_roles = touchable & in_names(c_roles, scope.roles)
         managed, not_claimed = adopt_matched(managed, in_roles, matched_c, cur_state)
     absent = managed & ~matched_c
-    final_absent = rules.final_state_absent(cur_state[absent], policy=config.policy.drop)
     unmatched_d = np.ones(len(desired), dtype=bool)
     unmatched_d[pair_d] = False
     unmatched_d[matching.satisfied] = False
     new_uid = resolve_users(desired.loc[unmatched_d, "user"], _users_of(current, touchable))
+    if lookups is not None and lookups.user_ids and new_uid.isna().any():
+        known = desired.loc[unmatched_d, "user"].map(lookups.user_ids).astype("Int64")
+        new_uid = new_uid.fillna(known)
+    if placement:
+        desired = _placed(desired, unmatched_d, placement)
     absent_pos = np.flatnonzero(absent)
     last_pairs = among(status, "deleted_last_completed")
     last_absent = absent_pos if config.policy.drop == "deleted_last_completed" else absent_pos[:0]
@@ -172,24 +197,25 @@ def build_plan(
         .to_numpy(dtype="int64", na_value=-1)[np.concatenate((pair_c[last_pairs], last_absent))]
         .tolist()
     )
-    active_after = _active_after_keys(
+    standing = _non_deleted_counts(
         current,
         desired,
-        touchable & ~matched_c & ~absent,
+        # absent live rows are leaving (the drop policy takes them); an absent completed row stays
+        touchable
+        & ~(absent & among(cur_state, rules.LIVE) & (config.policy.drop != "ignore"))
+        & ~among(cur_state, "deleted"),
         pair_c,
-        final_matched,
-        absent,
-        final_absent,
+        among(status, rules.POST_STATES),
         unmatched_d,
         new_uid,
         users=users,
-        states=cur_state,
     )
     keeps_pairs = np.zeros(len(pair_c), dtype=bool)
-    keeps_pairs[last_pairs] = _keeps_other(current, pair_c[last_pairs], active_after)
+    # a matched row counts itself among the standing ones; an absent row does not (it is leaving)
+    keeps_pairs[last_pairs] = _keeps_other(current, pair_c[last_pairs], standing, itself=1)
     keeps_absent = np.zeros(len(absent_pos), dtype=bool)
     if len(last_absent):
-        keeps_absent = _keeps_other(current, absent_pos, active_after)
+        keeps_absent = _keeps_other(current, absent_pos, standing, itself=0)
     matched_decision = rules.decide_matched(
         status,
         state,
@@ -204,12 +230,19 @@ def build_plan(
 
     sink.pairs(desired, current, pair_d, pair_c, matched_decision.warning == "cannot_demote", "cannot_demote")
     future_after = future[pair_c] & among(final_matched, ("active", "invited")) & among(state, "active")
+    spans = (dates.start, dates.end)
     sink.pairs(
-        desired, current, pair_d, pair_c, future_after & ~among(status, "invited"), "active_only_in_future"
+        desired,
+        current,
+        pair_d,
+        pair_c,
+        future_after & ~among(status, "invited"),
+        "active_only_in_future",
+        spans=spans,
     )
     ended_after = ended[pair_c] & among(final_matched, "active") & among(status, "active")
     ended_after &= ~desired["dates_managed"].to_numpy(dtype=bool)[pair_d]
-    sink.pairs(desired, current, pair_d, pair_c, ended_after, "active_but_ended")
+    sink.pairs(desired, current, pair_d, pair_c, ended_after, "active_but_ended", spans=spans)
 
     parts = [
         intents.decided(
@@ -242,7 +275,14 @@ def build_plan(
             )
 
     with no_cycle_collection():  # the Python-object phase: see its docstring
-        operations = build_operations(frame, desired, current, config=config, sink=sink)
+        operations = build_operations(
+            frame, desired, current, config=config, sink=sink, mirrors=_mirrors(observer_links)
+        )
+        concluded = concluded_courses(course_dates, now_us)
+        if concluded and operations:
+            operations = _without_refused(
+                operations, current, concluded, open_sections(section_dates, now_us), sink
+            )
         guards = evaluate_guards(
             desired,
             current,
@@ -254,7 +294,7 @@ def build_plan(
             course_codes=c_courses,
             roster_course_codes=d_courses,
         )
-        summary = summarize(operations)
+        summary = {**summarize(operations), "observers_kept_by_canvas": int(linked.sum())}
         if not_claimed is not None:
             summary["not_claimed"] = not_claimed
         policy = policy_document(config, scope)
@@ -266,7 +306,7 @@ def build_plan(
             tool_version=tool_version,
             canvas_url=canvas_url,
             inputs=tuple(dict(i) for i in inputs),
-            policy=policy,
+            policy=_with_fetch(policy, fetched_with),
             fingerprints=fingerprint(
                 current,
                 courses=scope.courses,
@@ -277,13 +317,194 @@ def build_plan(
             summary=summary,
             guards=guards,
             warnings=sink.collected(),
-            unmanaged=unmanaged_counts(current, scope, managed),
+            unmanaged=unmanaged_counts(current, scope, managed | linked),
             source=source,
             claims=claims_document(claims, new_claims(current, pair_c, claimed, course_codes=c_courses))
             if claims is not None
             else None,
         )
         return _with_id(plan)
+
+
+POSTS = frozenset({Action.ENROLL, Action.RESTORE, Action.UPDATE})
+
+
+def _without_refused(
+    operations: tuple[Operation, ...],
+    current: pd.DataFrame,
+    concluded: dict[str, str],
+    open_section_ids: set[int],
+    sink: WarningSink,
+) -> tuple[Operation, ...]:
+    """The operations without the POSTs Canvas refuses into a concluded course (facts §3.2 step 9,
+    §7.5): allowed only through a section that is still open (restricted dates, end to come)
+    for a user who already has an enrollment row in the course. What depends on a refused
+    operation (an observer of a new student, the drop half of a move) goes too: a move whose
+    enroll cannot happen must not drop the old enrollment. One warning per course."""
+    in_course: dict[str, set[str]] = {}
+    section_ids: dict[tuple[str, str], int] = {}
+    rows = current[current["course_ref"].isin(list(concluded))]
+    for course, uid, sis, login, section, sis_section in zip(
+        rows["course_ref"].tolist(),
+        rows["user_id"].astype("Int64").tolist(),
+        rows["sis_user_id"].tolist(),
+        rows["login_id"].tolist(),
+        rows["course_section_id"].astype("Int64").tolist(),
+        rows["sis_section_id"].tolist(),
+        strict=True,
+    ):
+        refs = in_course.setdefault(str(course), set())
+        refs.update(
+            r for r in (_present(uid), _present(sis, "sis_user_id:"), _present(login, "sis_login_id:")) if r
+        )
+        if section is not pd.NA and sis_section is not pd.NA and sis_section is not None:
+            section_ids[(str(course), f"sis_section_id:{sis_section}")] = int(section)
+
+    def refused(op: Operation) -> bool:
+        course = op.target.course
+        if op.action not in POSTS or course not in concluded:
+            return False
+        path = op.request.path
+        if not path.startswith("/api/v1/sections/"):
+            return True  # no section given
+        section = path.split("/")[4]
+        section_id = int(section) if section.isdigit() else section_ids.get((course, section))
+        user = op.target.user.lower() if op.target.user.startswith("sis_login_id:") else op.target.user
+        has_row = op.before is not None or user in in_course.get(course, set())
+        return not (has_row and section_id in open_section_ids)
+
+    gone = {op.id for op in operations if refused(op)}
+    if not gone:
+        return operations
+    changed = True
+    while changed:  # dependants and move partners of what is refused
+        moves = {op.move_id for op in operations if op.id in gone and op.move_id}
+        more = {
+            op.id
+            for op in operations
+            if op.id not in gone
+            and (set(op.depends_on) & gone or (op.move_id is not None and op.move_id in moves))
+        }
+        gone |= more
+        changed = bool(more)
+    by_course: dict[str, Counter[str]] = {}
+    for op in operations:
+        if op.id in gone:
+            by_course.setdefault(op.target.course, Counter())[op.action.value] += 1
+    for course, actions in sorted(by_course.items()):
+        what = ", ".join(f"{n} {action}" for action, n in sorted(actions.items()))
+        sink.add(
+            "course_concluded",
+            f"{course} is {concluded[course]}: Canvas refuses to enroll into a concluded course, so "
+            f"{sum(actions.values())} operations are not planned ({what})",
+            course=course,
+        )
+    return tuple(op for op in operations if op.id not in gone)
+
+
+def _present(value: Any, prefix: str = "") -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    text = str(value)
+    return f"{prefix}{text.lower() if prefix == 'sis_login_id:' else text}"
+
+
+def _provided_by_links(
+    desired: pd.DataFrame,
+    current: pd.DataFrame,
+    links: frozenset[tuple[int, int]],
+    lookups: Lookups | None,
+) -> np.ndarray:
+    """Roster observer rows an observer link already provides (facts §14.1): the observer is
+    linked to the observee, and Canvas has (or, with the observee live in the course after the
+    plan, will create) the observer row itself. Such rows are in sync; planning them would
+    only fight Canvas."""
+    observers = desired["associated_user"].notna().to_numpy(dtype=bool)
+    if not observers.any():
+        return np.zeros(len(desired), dtype=bool)
+    found = lookups.user_ids if lookups is not None else {}
+
+    def ids(refs: pd.Series) -> np.ndarray:
+        uid = resolve_users(refs, current)
+        if found:
+            uid = uid.fillna(refs.map(found).astype("Int64"))
+        return uid.to_numpy(dtype="int64", na_value=-1)
+
+    observer_ids = ids(desired["user"].where(observers))
+    student_ids = ids(desired["associated_user"])
+    all_ids = ids(desired["user"])
+    courses = desired["course"].to_numpy(dtype=object)
+    live_students = {
+        (c, u)
+        for c, u, st in zip(courses.tolist(), all_ids.tolist(), desired["status"].tolist(), strict=True)
+        if st in ("active", "invited") and u >= 0
+    }
+    is_linked = current["linked"].fillna(False).to_numpy(dtype=bool)
+    kept = current[is_linked]
+    linked_rows = set(
+        zip(
+            kept["course_ref"].tolist(),
+            kept["user_id"].astype("int64").tolist(),
+            kept["associated_user_id"].astype("int64").tolist(),
+            strict=True,
+        )
+    )
+    provided = np.zeros(len(desired), dtype=bool)
+    for position in np.flatnonzero(observers).tolist():
+        observer, student, course = int(observer_ids[position]), int(student_ids[position]), courses[position]
+        if (observer, student) in links and (
+            (course, observer, student) in linked_rows or (course, student) in live_students
+        ):
+            provided[position] = True
+    return provided
+
+
+def _mirrors(links: frozenset[tuple[int, int]]) -> dict[int, tuple[int, ...]]:
+    """Student id -> the observers Canvas mirrors that student's enrollments onto."""
+    by_student: dict[int, list[int]] = {}
+    for observer, student in sorted(links):
+        by_student.setdefault(student, []).append(observer)
+    return {student: tuple(observers) for student, observers in by_student.items()}
+
+
+def _by_canvas_id(desired: pd.DataFrame, found: dict[str, int]) -> pd.DataFrame:
+    """``desired`` with each user ref Canvas resolved through the Users API (any of the user's
+    logins, facts §14.3) replaced by the Canvas user id, for matching only: a roster naming a
+    student by another SIS id than the one the enrollment list shows is the same person, whose
+    enrollment must be matched, not dropped as absent."""
+    if not found:
+        return desired
+    resolved = desired["user"].map(found)
+    if resolved.isna().all():
+        return desired
+    out = desired.copy(deep=False)
+    out["user"] = resolved.astype("Int64").astype("string").fillna(desired["user"])
+    return out
+
+
+def _placed(desired: pd.DataFrame, unmatched: np.ndarray, placement: dict[str, str]) -> pd.DataFrame:
+    """New enrollments from rows without a section, in a course whose sections were cross-listed
+    away, go to the section ``placement`` names (still in that course), not to wherever Canvas's
+    default section is now."""
+    rows = (
+        unmatched
+        & desired["section"].isna().to_numpy(dtype=bool)
+        & desired["course"].isin(list(placement)).to_numpy(dtype=bool)
+    )
+    if not rows.any():
+        return desired
+    desired = desired.copy()
+    desired.loc[rows, "section"] = desired.loc[rows, "course"].map(placement).astype("string")
+    return desired
+
+
+def _with_fetch(policy: dict[str, Any], fetched_with: dict[str, Any] | None) -> dict[str, Any]:
+    """The policy document, with how the state was fetched when that went beyond course lists."""
+    if not fetched_with:
+        return policy
+    scope = dict(policy["scope"])
+    scope["fetch"] = fetched_with
+    return {**policy, "scope": scope}
 
 
 def _unplaceable(
@@ -357,6 +578,12 @@ def _users_of(current: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return current.loc[rows, ["user_id", "sis_user_id", "user_integration_id", "login_id"]]
 
 
+def amend(plan: Plan, warnings: Sequence[PlanWarning]) -> Plan:
+    """``plan`` with ``warnings`` added (and its id recomputed): for what only a later read of
+    Canvas can tell, such as the token's rights over the operations planned."""
+    return _with_id(Plan(**{**plan.__dict__, "warnings": (*plan.warnings, *warnings)}))
+
+
 def _with_id(plan: Plan) -> Plan:
     # operation ids already hash each operation's content, so hash those instead of the operations
     head = plan_to_dict(Plan(**{**plan.__dict__, "operations": ()}), include_id=False)
@@ -384,32 +611,31 @@ def _attrs_differ(
     return date_diff | (limits & (want != have))
 
 
-def _active_after_keys(
+def _non_deleted_counts(
     current: pd.DataFrame,
     desired: pd.DataFrame,
-    untouched: np.ndarray,
+    standing_rows: np.ndarray,
     pair_c: np.ndarray,
-    final_matched: np.ndarray,
-    absent: np.ndarray,
-    final_absent: np.ndarray,
+    pair_posts: np.ndarray,
     unmatched_d: np.ndarray,
     new_uid: pd.Series,
     *,
     users: set[int],
-    states: np.ndarray,
-) -> set[tuple[Any, ...]]:
-    """(course, user id, role, associated user id) of every enrollment of ``users`` active after the plan."""
+) -> Counter[tuple[Any, ...]]:
+    """How many enrollments each (course, user id, role, associated user id) of ``users`` has that
+    are not deleted once the plan's POSTs ran and before any of its deletes (facts §12: Canvas's
+    SIS import counts ``workflow_state <> 'deleted'``, completed, inactive, invited and rejected
+    rows included, and batches its deletes to the end, so two rows it deletes see each other).
+
+    ``standing_rows``: current rows not deleted now that no POST of the plan changes (the plan's
+    own matched rows are added from ``pair_c`` when ``pair_posts``: a POST leaves them live)."""
     if not users:
-        return set()
-    state = states  # codes of current's states, computed once by the caller
-    active_rows = np.zeros(len(current), dtype=bool)
-    active_rows[untouched & among(state, "active")] = True
-    active_rows[pair_c[among(final_matched, "active")]] = True
-    absent_pos = np.flatnonzero(absent)
-    active_rows[absent_pos[among(final_absent, "active")]] = True
-    active_rows &= current["user_id"].isin(users).to_numpy(dtype=bool)
-    sub = current.loc[active_rows, ["course_ref", "user_id", "role", "associated_user_id"]]
-    keys = set(
+        return Counter()
+    rows = standing_rows.copy()
+    rows[pair_c[pair_posts]] = True
+    rows &= current["user_id"].isin(users).to_numpy(dtype=bool)
+    sub = current.loc[rows, ["course_ref", "user_id", "role", "associated_user_id"]]
+    counts: Counter[tuple[Any, ...]] = Counter(
         zip(
             sub["course_ref"].tolist(),
             sub["user_id"].astype("Int64").fillna(-1).astype("int64").tolist(),
@@ -419,8 +645,10 @@ def _active_after_keys(
         )
     )
     new = desired[unmatched_d]
-    ok = (new["status"] == "active").to_numpy(dtype=bool) & new_uid.isin(users).to_numpy(dtype=bool)
-    keys.update(
+    ok = new["status"].isin(list(rules.POST_STATES)).to_numpy(dtype=bool) & new_uid.isin(users).to_numpy(
+        dtype=bool
+    )
+    counts.update(
         zip(
             new["course"][ok].tolist(),
             new_uid[ok].astype("Int64").fillna(-1).astype("int64").tolist(),
@@ -429,12 +657,15 @@ def _active_after_keys(
             strict=True,
         )
     )
-    return keys
+    return counts
 
 
 def _keeps_other(
-    current: pd.DataFrame, positions: np.ndarray, active_after: set[tuple[Any, ...]]
+    current: pd.DataFrame, positions: np.ndarray, standing: Counter[tuple[Any, ...]], *, itself: int
 ) -> np.ndarray:
+    """For each row at ``positions``: whether another enrollment of the same user, role and
+    associated user in the course stays not deleted (deleted_last_completed). ``itself``: 1 when
+    the rows at ``positions`` are among those ``standing`` counts."""
     if len(positions) == 0:
         return np.zeros(0, dtype=bool)
     names = ["course_ref", "user_id", "role", "associated_user_id"]
@@ -446,4 +677,4 @@ def _keeps_other(
         sub["associated_user_id"].fillna(NO_ASSOCIATE).astype("int64").tolist(),
         strict=True,
     )
-    return np.fromiter((key in active_after for key in keys), dtype=bool, count=len(positions))
+    return np.fromiter((standing[key] - itself >= 1 for key in keys), dtype=bool, count=len(positions))

@@ -1,7 +1,7 @@
 """Per-course fingerprints of fetched Canvas state, for apply's stale check (DESIGN §7).
 
 The plan records, for every course in scope, a hash over each enrollment's id, state,
-section, role, dates and updated_at. Apply re-fetches and calls the same function: any
+course, section, role, dates, updated_at and whether an observer link keeps it. Apply re-fetches and calls the same function: any
 difference means someone changed the course since the plan was made. The hash is
 order-independent (Canvas's page order is not part of the state).
 
@@ -22,7 +22,20 @@ import pandas as pd
 
 from reconcile.planner.keys import factorize, micros
 
-FIELDS = ("id", "state", "course_section_id", "role", "role_id", "start_at", "end_at", "updated_at")
+# course_id: a section cross-listed away moves its rows without touching updated_at (facts §14.2);
+# linked: an observer link made or removed changes who owns the row (facts §14.1)
+FIELDS = (
+    "id",
+    "state",
+    "course_id",
+    "course_section_id",
+    "role",
+    "role_id",
+    "start_at",
+    "end_at",
+    "updated_at",
+    "linked",
+)
 _PRIME = np.uint64(0x100000001B3)
 _EMPTY = hashlib.sha256(b"").hexdigest()[:32]
 
@@ -54,6 +67,8 @@ def fingerprint(
                 values = micros(column).view("uint64")
             elif name in ("state", "role"):
                 values = _text_codes((text_codes or {}).get(name) or factorize(column))
+            elif name == "linked":
+                values = column.fillna(False).to_numpy(dtype="uint64")
             else:
                 values = column.to_numpy(dtype="int64", na_value=-1).view("uint64")
             row_hash = (row_hash ^ values) * _PRIME  # FNV-style over 64-bit words ...

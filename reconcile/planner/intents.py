@@ -110,6 +110,14 @@ def last_attended(
     settable = managed & (wanted != nat) & live
     have = micros(current["last_attended_at"])
     differs = settable[pair_d] & (wanted[pair_d] != have[pair_c])
+    hidden = current["last_attended_hidden"].fillna(False).to_numpy(dtype=bool)[pair_c] & differs
+    if hidden.any():  # absent from Canvas's JSON, not null: unknown, so nothing to compare
+        sink.add(
+            "last_attended_unknown",
+            f"Canvas does not show last_attended_at to this token (it needs read_reports in the course), so "
+            f"no last-attended date is planned for {int(hidden.sum())} enrollments whose value is unknown",
+        )
+        differs &= ~hidden
     later = settable & unmatched_d & among(all_status, rules.POST_STATES)
     sink.rows(
         desired,

@@ -39,7 +39,7 @@ class Lookups:
     unknown_users: frozenset[str] = frozenset()
     unknown_sections: frozenset[tuple[str, str]] = frozenset()  # (course ref, section ref)
     users_undecided: bool = False  # the token may not look users up: nothing was concluded
-    checked: bool = True  # False: planned against a snapshot, Canvas was not asked
+    user_ids: dict[str, int] = field(default_factory=dict)  # user ref -> Canvas id, for refs it does know
 
 
 def to_check(desired: pd.DataFrame, current: pd.DataFrame, courses: Iterable[str]) -> Needs:

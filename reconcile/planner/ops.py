@@ -83,9 +83,12 @@ def build_operations(
     *,
     config: Config,
     sink: WarningSink,
+    mirrors: dict[int, tuple[int, ...]] | None = None,
 ) -> tuple[Operation, ...]:
     """Operations for the decided rows in ``frame`` (columns d, c, action, post_state, reason,
-    detail, uid), with moves grouped, dependencies set and content-hash ids, in plan order."""
+    detail, uid), with moves grouped, dependencies set and content-hash ids, in plan order.
+    ``mirrors``: student id -> linked observer ids; a student operation's ``after`` then names
+    the observers Canvas will mirror it onto (``linked_observers``, facts §14.1)."""
     if frame is None or len(frame) == 0:
         return ()
     drows = _records(desired, frame["d"].to_numpy(), DESIRED_FIELDS)
@@ -108,6 +111,11 @@ def build_operations(
         for d_pos, c_pos, action, post_state, reason, detail, uid in zip(*columns, strict=True)
     ]
     _follow_inactivates(drafts, columns)
+    if mirrors:
+        for draft in drafts:
+            observers = mirrors.get(draft["uid"]) if draft["student"] else None
+            if observers:
+                draft["after"] = {**(draft["after"] or {}), "linked_observers": list(observers)}
     drafts = link_observers(drafts, sink)
     group_moves(drafts)
     return finalise(drafts)
@@ -289,6 +297,8 @@ def _draft(
         "uid": uid,
         "assoc_id": _assoc_id(d, c),
         "observer": bool(d is not None and d[D_OBSERVEE]),
+        "student": (c[C_TYPE] if c is not None else d[D_TYPE] if d is not None else None)
+        == "StudentEnrollment",
         "from_roster": d is not None,
         "deps": [],
         "placeholder": None,

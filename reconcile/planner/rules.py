@@ -37,10 +37,10 @@ DETAILS: dict[str, str] = {
     "changed attributes together",
     "attributes_before_inactivate": "attributes are updated first; the DELETE task=inactivate that follows "
     "changes the state, which a POST cannot do on an active row",
-    "keeps_other_active": "deleted_last_completed: the user keeps another active enrollment in the course "
-    "with this role, so this one is deleted",
-    "last_enrollment": "deleted_last_completed: no other active enrollment of the user in the course with "
-    "this role, so this one is concluded",
+    "keeps_other_active": "deleted_last_completed: the user keeps another enrollment in the course with this "
+    "role that is not deleted, so this one is deleted",
+    "last_enrollment": "deleted_last_completed: no other enrollment of the user in the course with this role "
+    "stays (every other one is deleted or leaving), so this one is concluded",
     "revive": "POST with an explicit enrollment_state revives the existing row in place (same id)",
     "demote_through_inactive": "the row is active by date, where a POST never changes the state; inactivating "
     "it first lets the POST that follows set it back to invited (same id)",
@@ -81,8 +81,8 @@ def decide_matched(
 ) -> Decision:
     """Rules for desired rows that matched a Canvas enrollment (every cell of DESIGN §5 but "none").
 
-    ``date_active``: the row is active now by its own dates (facts §7.3). ``attrs_differ``:
-    a managed attribute differs. ``keeps_other``: the user keeps another active enrollment
+    ``date_active``: the row is active by date now (facts §7.3, with the dates of §7.4). ``attrs_differ``:
+    a managed attribute differs. ``keeps_other``: the user keeps another non-deleted enrollment
     in the course with the same role (for deleted_last_completed). ``demote``: an invited
     row that is active by date is put back to invited through inactive (DELETE
     task=inactivate, then a POST, which then sets the state: facts §3.4) instead of being

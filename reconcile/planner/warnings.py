@@ -68,8 +68,12 @@ class WarningSink:
         pair_c: np.ndarray,
         mask: np.ndarray,
         code: str,
+        *,
+        spans: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """One warning per masked (desired, current) pair, worded by :data:`MESSAGES`."""
+        """One warning per masked (desired, current) pair, worded by :data:`MESSAGES`. ``spans``:
+        the (start, end) microseconds that govern each current row, when they are not the row's own
+        dates (term, course or section dates, facts §7.4)."""
         picked = np.flatnonzero(mask)
         for pos in picked[: MAX_PER_CODE + 1].tolist():
             d, c = int(pair_d[pos]), int(pair_c[pos])
@@ -79,6 +83,8 @@ class WarningSink:
             user = _text(drow.get("user")) or _text(crow["sis_user_id"]) or _text(crow["user_id"])
             role = _text(drow.get("role")) or _text(crow["role"])
             start, end = _text(crow["start_at"]), _text(crow["end_at"])
+            if spans is not None:
+                start, end = _micros_text(spans[0][c]), _micros_text(spans[1][c])
             message = MESSAGES[code].format(user=user, course=course, role=role, start=start, end=end)
             self.add(code, message, course=course, user=user, origin=_origin(drow) if drow else ())
         self._overflow[code] += max(0, len(picked) - (MAX_PER_CODE + 1))
@@ -101,6 +107,12 @@ def _text(value: Any) -> str | None:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
+
+
+def _micros_text(value: Any) -> str | None:
+    if value == np.iinfo("int64").min:
+        return None
+    return pd.Timestamp(int(value), unit="us", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _origin(row: dict[str, Any]) -> tuple[str, ...]:

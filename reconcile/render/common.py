@@ -76,7 +76,22 @@ def group(plan: Plan) -> dict[str, dict[str, list[Line]]]:
 
 
 def describe(op: Operation) -> str:
-    """A short "before -> after" for one operation."""
+    """A short "before -> after" for one operation (and the linked observers Canvas mirrors it onto)."""
+    return _describe(op) + _mirrored(op)
+
+
+def kept_by_canvas(plan: Plan) -> str | None:
+    """The sentence on observer rows Canvas keeps from observer links, when there are any."""
+    count = plan.summary.get("observers_kept_by_canvas", 0)
+    if not count:
+        return None
+    return (
+        f"{counted(count, 'observer enrollment')} kept in step by Canvas from observer links "
+        "(Canvas's, never changed by this tool)."
+    )
+
+
+def _describe(op: Operation) -> str:
     before, after = op.before or {}, op.after or {}
     if op.action is Action.ENROLL:
         extra = f", observing {op.target.associated_user}" if op.target.associated_user else ""
@@ -98,7 +113,12 @@ def _move_change(arrival: Operation, departure: Operation) -> str:
         what = f"role {departure.target.role} -> {arrival.target.role}"
     else:
         what = f"section {departure.target.section or DEFAULT_SECTION} -> {arrival.target.section or DEFAULT_SECTION}"
-    return f"{what} ({arrival.action.value}, then {departure.action.value} the old one)"
+    return f"{what} ({arrival.action.value}, then {departure.action.value} the old one){_mirrored(arrival)}"
+
+
+def _mirrored(op: Operation) -> str:
+    observers = (op.after or {}).get("linked_observers")
+    return f"; Canvas mirrors it onto {counted(len(observers), 'linked observer')}" if observers else ""
 
 
 def _day(value: object) -> str:

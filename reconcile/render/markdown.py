@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import claims_line, closing_line, counted, group, not_claimed_line
+from reconcile.render.common import (
+    claims_line,
+    closing_line,
+    counted,
+    group,
+    kept_by_canvas,
+    not_claimed_line,
+)
 
 COUNTS = (
     ("to enroll", "to_enroll"),
@@ -46,6 +53,9 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     else:
         out.append("Guards: none tripped.")
         out.append("")
+    kept = kept_by_canvas(plan)
+    if kept:
+        out += [kept, ""]
     if plan.warnings:
         out.append(f"<details><summary>{len(plan.warnings)} warning(s)</summary>\n")
         out += [f"- `{w.code}`: {_cell(w.message)}" for w in plan.warnings]

@@ -7,7 +7,15 @@ Symbols: ``+`` enroll, ``~`` restore/reactivate/update/last attended, ``-`` drop
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import MOVE, claims_line, closing_line, counted, group, not_claimed_line
+from reconcile.render.common import (
+    MOVE,
+    claims_line,
+    closing_line,
+    counted,
+    group,
+    kept_by_canvas,
+    not_claimed_line,
+)
 
 _COLOURS = {"+": "32", "~": "33", "-": "31", MOVE: "36"}
 
@@ -58,6 +66,10 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
             out.append(paint(f"  ! {g.name}{where}: {g.message}", "31"))
         out.append(f"  Override only if intended: reconcile apply {tripped[0].override}")
         out.append("  Or apply everything but the removals and hold those: reconcile apply --hold-drops")
+        out.append("")
+    kept = kept_by_canvas(plan)
+    if kept:
+        out.append(kept)
         out.append("")
     if plan.warnings:
         out.append(paint(f"Warnings ({len(plan.warnings)}):", "33"))

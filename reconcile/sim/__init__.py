@@ -16,7 +16,9 @@ Served under ``/api/v1``: course, section and user enrollment lists (bookmark pa
 absolute Link headers), account enrollment show, POST create on courses and sections
 (upsert and revival), bulk enrollment with its Progress, DELETE conclude/delete/
 inactivate, accept, reject, reactivate, last_attended, temporary-enrollment status, the
-account course list, the Users API (``GET /users/:id``) and the Sections API. Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
+account course list, the Users API (``GET /users/:id``), the Sections API with
+cross-listing, and the User Observees API with the observer enrollments Canvas keeps in
+step with observer links (:mod:`reconcile.sim.linked`). Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
 and injected faults (latency, 5xx, dropped connections, lost responses). Test-only
 introspection under ``/__sim/`` (see :mod:`reconcile.sim.introspect`).
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconcile.sim import errors
 from reconcile.sim.api_create import enroll_user, resolve_role
-from reconcile.sim.auth import may_manage
+from reconcile.sim.auth import account_rights
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import is_active_by_date
 from reconcile.sim.model import BUILT_IN_ROLE_IDS, ENROLLMENT_TYPES, Course, Progress, collation_key
@@ -45,7 +45,8 @@ def show_enrollment(req: Request) -> Response:
 
 
 def list_courses(req: Request) -> Response:
-    """GET /accounts/:id/courses: the account's and its sub-accounts' courses, numeric pages."""
+    """GET /accounts/:id/courses: the account's and its sub-accounts' courses, numeric pages,
+    with the course JSON of :mod:`reconcile.sim.api_courses` (``include[]=term``)."""
     store = req.store
     account_id = _account(req)
     if not req.caller.admin:
@@ -73,8 +74,9 @@ def list_courses(req: Request) -> Response:
     page = numeric_page(req.params)
     chunk = courses[(page - 1) * size : page * size]
     base = LinkBase(f"{req.base_url}/api/v1/accounts/{req.raw_path_params['account_id']}/courses", req.query)
+    includes = frozenset(str(v) for v in as_list(req.params.get("include")))
     return Response(
-        [course_json(store, c) for c in chunk],
+        [course_json(store, c, account_rights(store, req.caller), includes) for c in chunk],
         headers={"Link": numeric_links(base, size, page, len(courses))},
         items=len(chunk),
     )
@@ -141,7 +143,7 @@ def bulk_enrollment(req: Request) -> Response:
         if course is None:
             raise errors.not_found()
         rights = req.rights(course)
-        if not may_manage(rights, etype or "StudentEnrollment"):
+        if not rights.may_create(etype or "StudentEnrollment"):
             raise req.deny()
         courses.append(course)
     if role is None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconcile.sim import errors
-from reconcile.sim.auth import may_manage
+from reconcile.sim import errors, linked
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import course_concluded, is_active_by_date, section_concluded
 from reconcile.sim.model import (
@@ -61,7 +60,7 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
         raise errors.message(", ".join(problems))
     assert role is not None and etype is not None
     rights = req.rights(course)
-    if not may_manage(rights, etype):
+    if not rights.may_create(etype):
         raise req.deny()
     section = url_section
     if section is not None and section.workflow_state != "active":
@@ -72,25 +71,17 @@ def _create(req: Request, course: Course, url_section: Section | None) -> Respon
             raise errors.not_found()
         section = found
     user = store.find_user(str(params.get("user_id", "")), caller_id=req.caller.user_id)
-    if user is None or not _can_be_enrolled(store, user, course):
+    if user is None or not store.can_be_enrolled(user, course):
         raise errors.not_found()
     now = store.now()
     if course_concluded(store, course, now):
         has_row = course.id in store.user_courses.get(user.id, set())
-        if section is None or not has_row or section_concluded(section, now):
+        if section is None or not has_row or section_concluded(store, section, now):
             raise errors.message("Can't add an enrollment to a concluded course.")
     target = section or store.sections[store.default_section_id(course.id)]
     enrollment = enroll_user(store, course, target, user, role, etype, params, rights_section=section)
     view = View(req.base_url, req.caller, rights)
     return Response(enrollment_json(store, enrollment, view))
-
-
-def _can_be_enrolled(store: Store, user: User, course: Course) -> bool:
-    """``User#can_be_enrolled_in_course?``: a login in the root account, or a creation_pending
-    user already enrolled there (facts §3.2 step 8)."""
-    if user.has_pseudonym:
-        return True
-    return user.workflow_state == "creation_pending" and course.id in store.user_courses.get(user.id, set())
 
 
 def resolve_role(
@@ -126,10 +117,15 @@ def resolve_role(
 def default_state(
     store: Store, course: Course, user: User, etype: str, requested: str | None, *, temporary: bool = False
 ) -> str:
-    """The state a new (or revived) enrollment gets (facts §3.3)."""
+    """The state a new (or revived) enrollment gets (facts §3.3, ``course.rb#enroll_user``).
+
+    The type rules apply to a requested state too: an explicit ``invited`` student or
+    observer in an unpublished course is stored ``creation_pending``, an explicit
+    ``creation_pending`` teacher, TA or designer ``invited``.
+    """
     if requested:
-        return requested
-    if (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
+        state = requested
+    elif (etype == "ObserverEnrollment" or temporary) and user.workflow_state == "registered":
         state = "active"
     else:
         state = "invited" if course.workflow_state == "available" else "creation_pending"
@@ -202,11 +198,14 @@ def enroll_user(
     e.role_id = role.id
     e.self_enrolled = self_enrolled
     e.start_at, e.end_at = start_at, end_at
-    e.sis_pseudonym = False
+    e.sis_pseudonym_id = None
     if before is None:
         store.insert_enrollment(e)
+        linked.student_saved(store, e, created=True)
     elif _snapshot(e) != before:
         e.updated_at = now
+        # the row is saved only when something changed, and only a save runs the callbacks
+        linked.student_saved(store, e, created=False, before_state=before[0], before_section=before[1])
     if etype in ADMIN_TYPES and course.workflow_state == "created":
         course.workflow_state = "claimed"
     return e
@@ -224,7 +223,7 @@ def _snapshot(e: Enrollment) -> tuple[Any, ...]:
         e.self_enrolled,
         e.start_at,
         e.end_at,
-        e.sis_pseudonym,
+        e.sis_pseudonym_id,
         e.sis_import_id,
     )
 
@@ -303,8 +302,8 @@ def _self_enroll(
         closed = [{"attribute": "self_enrollment_code", "type": "closed", "message": "closed"}]
         raise errors.ApiError(400, {"user": {"self_enrollment_code": closed}})
     section = url_section or store.sections[store.default_section_id(course.id)]
-    if section_concluded(section, now):
-        open_sections = [s for s in store.active_sections(course.id) if not section_concluded(s, now)]
+    if section_concluded(store, section, now):
+        open_sections = [s for s in store.active_sections(course.id) if not section_concluded(store, s, now)]
         if not open_sections:
             raise errors.message("Course has no open sections")
         section = open_sections[0]

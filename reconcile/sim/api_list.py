@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconcile.sim import errors
-from reconcile.sim.auth import ADMIN_RIGHTS, CourseRights
+from reconcile.sim.auth import CourseRights, account_rights
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import effective_state
 from reconcile.sim.model import ADMIN_TYPES, Enrollment
@@ -113,7 +113,8 @@ def _list_in_course(req: Request, course_id: int, section_id: int | None, path: 
     if section_id is not None:
         filters.append(lambda e: e.course_section_id == section_id)
     filters += _common_filters(req, rights)
-    return _page(req, rows, filters, rights, path)
+    context = ("section", section_id) if section_id is not None else ("course", course_id)
+    return _page(req, rows, filters, rights, path, sis_context=context)
 
 
 def list_user(req: Request) -> Response:
@@ -121,7 +122,9 @@ def list_user(req: Request) -> Response:
     user = req.user()
     states = _state_param(req)
     if user.id != req.caller.user_id and not req.caller.admin:
-        parent = any(
+        # an approved parent (read_as_parent: an active observer link, user.rb policy), or an
+        # observer enrolled as this user's observer
+        parent = user in store.linked_students(req.caller.user_id) or any(
             store.enrollments[k[2]].associated_user_id == user.id
             and store.enrollments[k[2]].workflow_state == "active"
             for k in store.user_index.get(req.caller.user_id, [])
@@ -130,7 +133,7 @@ def list_user(req: Request) -> Response:
             raise req.deny()
     filters = _user_state_filters(req, user.id, states)
     filters += _term_filter(req)
-    rights = ADMIN_RIGHTS if req.caller.admin else CourseRights()
+    rights = account_rights(store, req.caller) if req.caller.admin else CourseRights()
     filters += _common_filters(req, rights)
     rows = store.user_index.get(user.id, [])
     return _page(
@@ -247,10 +250,17 @@ def _sis_filter(store: Store, sis: dict[str, set[str]], created_for_sis: bool) -
         ):
             return False
         if sis["sis_user_id"]:
-            if store.users[e.user_id].sis_user_id not in sis["sis_user_id"]:
+            # users whose active pseudonym has the SIS id; with created_for_sis_id, only rows
+            # whose own sis_pseudonym has it (facts §1.1)
+            if not any(
+                p.sis_user_id in sis["sis_user_id"] and p.workflow_state != "deleted"
+                for p in store.pseudonyms.get(e.user_id, ())
+            ):
                 return False
-            if created_for_sis and not e.sis_pseudonym:
-                return False
+            if created_for_sis:
+                own = store.pseudonym_by_id.get(e.sis_pseudonym_id) if e.sis_pseudonym_id else None
+                if own is None or own.sis_user_id not in sis["sis_user_id"]:
+                    return False
         return True
 
     return keep
@@ -264,6 +274,7 @@ def _page(
     path: str,
     *,
     per_course_rights: bool = False,
+    sis_context: tuple[str, int] | None = None,
 ) -> Response:
     store = req.store
     size = per_page(req.params)
@@ -286,7 +297,7 @@ def _page(
             if e.course_id not in cache:
                 cache[e.course_id] = req.rights(store.courses[e.course_id])
             view_rights = cache[e.course_id]
-        view = View(req.base_url, req.caller, view_rights, includes, with_user=True)
+        view = View(req.base_url, req.caller, view_rights, includes, with_user=True, sis_context=sis_context)
         fragments.append(enrollment_fragment(store, e, view))
     current = str(req.params.get("page") or "first")
     next_page = None

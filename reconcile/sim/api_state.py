@@ -3,8 +3,7 @@ reactivate, and PUT last_attended (facts §5.1-§5.5)."""
 
 from __future__ import annotations
 
-from reconcile.sim import errors
-from reconcile.sim.auth import may_manage
+from reconcile.sim import errors, linked
 from reconcile.sim.context import Request, Response
 from reconcile.sim.dates import is_active_by_date, is_inactive_by_date, is_invited_by_date
 from reconcile.sim.model import Course, Enrollment, format_time, parse_time
@@ -33,9 +32,12 @@ def destroy(req: Request) -> Response:
     store = req.store
     course = req.course()
     e = _enrollment_in_course(req, course)
-    if not may_manage(req.rights(course), e.type):
-        raise req.deny()
     task = req.params.get("task")
+    rights = req.rights(course)
+    # conclude: can_be_concluded_by; delete and inactivate: can_be_deleted_by (facts §14.5)
+    removing = task in ("delete", "inactivate", "deactivate")
+    if not (rights.may_delete(e, req.caller.user_id) if removing else rights.may_conclude(e)):
+        raise req.deny()
     now = store.now()
     before = e.workflow_state
     if task == "delete":
@@ -47,7 +49,13 @@ def destroy(req: Request) -> Response:
         e.completed_at = now  # refreshed even when already completed, so the row is saved
     if e.workflow_state != before or e.workflow_state == "completed":
         e.updated_at = now
+    _saved(req, e, before)  # every task saves the row: linked observers follow (facts §14.1)
     return _render(req, course, e)
+
+
+def _saved(req: Request, e: Enrollment, before: str) -> None:
+    """The after-save callbacks of a state change (the section never changes here)."""
+    linked.student_saved(req.store, e, created=False, before_state=before, before_section=e.course_section_id)
 
 
 def _own(req: Request) -> tuple[Course, Enrollment]:
@@ -71,12 +79,15 @@ def accept(req: Request) -> Response:
         # Canvas un-rejects before the remaining checks and keeps that even when they fail.
         e.workflow_state = "invited"
         e.updated_at = now
+        _saved(req, e, "rejected")
     if e.self_enrolled:
         raise errors.error("self enroll")
     if not is_invited_by_date(store, e, now):
         raise errors.error("no current invitation")
+    before = e.workflow_state
     e.workflow_state = "active"
     e.updated_at = now
+    _saved(req, e, before)
     return Response(SUCCESS)
 
 
@@ -93,8 +104,10 @@ def reject(req: Request) -> Response:
         raise errors.error("self enroll")
     if not is_invited_by_date(store, e, now):
         raise errors.error("no current invitation")
+    before = e.workflow_state
     e.workflow_state = "rejected"
     e.updated_at = now
+    _saved(req, e, before)
     return Response(SUCCESS)
 
 
@@ -102,12 +115,13 @@ def reactivate(req: Request) -> Response:
     """Only a raw ``inactive`` enrollment can be reactivated (facts §5.4)."""
     course = req.course()
     e = _enrollment_in_course(req, course)
-    if not may_manage(req.rights(course), e.type):
+    if not req.rights(course).may_delete(e, req.caller.user_id):
         raise req.deny()
     if e.workflow_state != "inactive":
         raise errors.error("enrollment not inactive")
     e.workflow_state = "active"
     e.updated_at = req.store.now()
+    _saved(req, e, "inactive")
     return _render(req, course, e)
 
 
@@ -119,7 +133,8 @@ def last_attended(req: Request) -> Response:
     """
     store = req.store
     course = req.course()
-    if not req.rights(course).view_all_grades:
+    rights = req.rights(course)
+    if not (rights.view_all_grades or rights.manage_grades):
         raise req.deny()
     raw = req.params.get("date")
     if raw is None:

@@ -88,8 +88,9 @@ def course_concluded(source: DateSource, course: Course, now: dt.datetime) -> bo
     return term is not None and term.end_at is not None and term.end_at < now
 
 
-def section_concluded(section: Section, now: dt.datetime) -> bool:
-    """Whether a section with restricted dates has ended."""
-    return (
-        section.restrict_enrollments_to_section_dates and section.end_at is not None and section.end_at < now
-    )
+def section_concluded(source: DateSource, section: Section, now: dt.datetime) -> bool:
+    """``CourseSection#concluded?``: a section with restricted dates and an end date has
+    ended by that date; any other section is concluded exactly when its course is."""
+    if section.restrict_enrollments_to_section_dates and section.end_at is not None:
+        return section.end_at < now
+    return course_concluded(source, source.course(section.course_id), now)

@@ -3,7 +3,8 @@
 Same arguments, same document, byte for byte. The mix resembles a real term: most
 enrollments active, a few invited, inactive, completed, deleted or rejected; one teacher
 per course, a TA in every fourth course, some parents observing a student, a few
-unpublished and concluded courses, students taking about four courses each.
+unpublished and concluded courses, students taking about four courses each. Optionally,
+the entanglements of facts §14: linked parents, cross-listed sections, second logins.
 """
 
 from __future__ import annotations
@@ -68,11 +69,19 @@ def generate(
     students_per_course: int = 30,
     sections_per_course: int = 1,
     random_seed: int = 0,
+    linked_parents: float = 0.0,
+    crosslisted_sections: float = 0.0,
+    second_logins: float = 0.0,
 ) -> dict[str, Any]:
     """A seed document (schemas/sim-seed.schema.json) for a synthetic institution.
 
     Holds about ``courses * students_per_course`` student enrollments plus staff and
-    observers; the admin token is :data:`ADMIN_TOKEN`.
+    observers; the admin token is :data:`ADMIN_TOKEN`. The shares (0 to 1) add Canvas's
+    entanglements (facts §14): ``linked_parents`` of the students get a parent with an
+    observer link and the observer enrollments Canvas keeps for it; ``crosslisted_sections``
+    of the published courses' sections are cross-listed into another published course of
+    the same term, their enrollments with them; ``second_logins`` of the users get a second
+    SIS login. With every share 0 the document is the same as without them.
     """
     rng = random.Random(random_seed)
     sub_accounts = max(1, courses // 250)
@@ -164,7 +173,7 @@ def generate(
                 users.append(parent)
                 next_user += 1
                 add(parent["id"], "ObserverEnrollment", "active", section, associated_user_id=student["id"])
-    return {
+    doc: dict[str, Any] = {
         "now": NOW,
         "accounts": accounts,
         "terms": terms,
@@ -174,3 +183,83 @@ def generate(
         "enrollments": enrollments,
         "tokens": [{"token": ADMIN_TOKEN, "user_id": 1, "admin": True}],
     }
+    # Each extra has its own random stream, so the base world is the same with or without it.
+    if second_logins > 0:
+        _add_second_logins(doc, second_logins, random.Random(f"{random_seed}:logins"))
+    if crosslisted_sections > 0:
+        _crosslist(doc, crosslisted_sections, random.Random(f"{random_seed}:crosslist"))
+    if linked_parents > 0:
+        _link_parents(doc, linked_parents, random.Random(f"{random_seed}:parents"))
+    return doc
+
+
+def _share(rng: random.Random, population: list[Any], share: float) -> list[Any]:
+    """A sorted random sample of ``share`` of ``population`` (at least one when share > 0)."""
+    count = min(len(population), max(1, round(share * len(population))))
+    chosen = set(rng.sample(range(len(population)), count)) if population else set()
+    return [item for i, item in enumerate(population) if i in chosen]
+
+
+def _add_second_logins(doc: dict[str, Any], share: float, rng: random.Random) -> None:
+    """A re-issued SIS id for some users: a second login after the one their own ids make."""
+    people = [u for u in doc["users"] if u["id"] != 1 and u.get("sis_user_id")]
+    for user in _share(rng, people, share):
+        local, _, domain = (user.get("login_id") or f"u{user['id']}@example.edu").partition("@")
+        user["pseudonyms"] = [{"sis_user_id": f"{user['sis_user_id']}-2", "login_id": f"{local}.2@{domain}"}]
+
+
+def _crosslist(doc: dict[str, Any], share: float, rng: random.Random) -> None:
+    """Cross-list sections into another published course of the same term (facts §14.2):
+    the section's course_id is its new course, nonxlist_course_id the original, and every
+    enrollment of the section is in the new course."""
+    published = {c["id"]: c for c in doc["courses"] if c.get("workflow_state", "available") == "available"}
+    by_term: dict[Any, list[int]] = {}
+    for course in published.values():
+        by_term.setdefault(course.get("enrollment_term_id"), []).append(course["id"])
+    candidates = [s for s in doc["sections"] if s["course_id"] in published]
+    rows_of: dict[int, list[dict[str, Any]]] = {}
+    for row in doc["enrollments"]:
+        rows_of.setdefault(row["course_section_id"], []).append(row)
+    for section in _share(rng, candidates, share):
+        original = section["course_id"]
+        targets = [c for c in by_term[published[original].get("enrollment_term_id")] if c != original]
+        if not targets:
+            continue
+        target = rng.choice(targets)
+        section["course_id"], section["nonxlist_course_id"] = target, original
+        for row in rows_of.get(section["id"], []):
+            row["course_id"] = target
+
+
+def _link_parents(doc: dict[str, Any], share: float, rng: random.Random) -> None:
+    """A parent with an observer link for some students, and the observer enrollments Canvas
+    creates when linking (facts §14.1): one per student enrollment that is not rejected,
+    completed or deleted, in its section, invited shown as active, no SIS import."""
+    rows_of: dict[int, list[dict[str, Any]]] = {}
+    for row in doc["enrollments"]:
+        if row["type"] == "StudentEnrollment":
+            rows_of.setdefault(row["user_id"], []).append(row)
+    users = {u["id"]: u for u in doc["users"]}
+    links: list[dict[str, Any]] = []
+    next_user = max(users) + 1
+    next_row = max((r["id"] for r in doc["enrollments"]), default=0) + 1
+    for n, student_id in enumerate(_share(rng, sorted(rows_of), share), start=1):
+        student = users[student_id]
+        family = student["sortable_name"].split(",")[0]
+        doc["users"].append(
+            {"id": next_user, "name": f"Guardian of {student['name']}", "sortable_name": f"{family}, Guardian {n}",
+             "short_name": "Guardian", "sis_user_id": f"G{n:06d}", "login_id": f"g{n:06d}@example.com"}
+        )  # fmt: skip
+        links.append({"observer_id": next_user, "student_id": student_id})
+        for row in sorted(rows_of[student_id], key=lambda r: (r["course_id"], r["id"])):
+            if row["workflow_state"] in ("rejected", "completed", "deleted"):
+                continue
+            doc["enrollments"].append(
+                {"id": next_row, "user_id": next_user, "course_id": row["course_id"],
+                 "course_section_id": row["course_section_id"], "type": "ObserverEnrollment",
+                 "workflow_state": "active" if row["workflow_state"] == "invited" else row["workflow_state"],
+                 "associated_user_id": student_id}
+            )  # fmt: skip
+            next_row += 1
+        next_user += 1
+    doc["observer_links"] = links

@@ -120,11 +120,13 @@ class Term:
     integration_id: str | None = None
     start_at: dt.datetime | None = None
     end_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
 
 
 @dataclass(slots=True)
 class Course:
-    """A course. Mutable only for the created -> claimed transition (facts §3.3)."""
+    """A course. Mutable only for its workflow_state: created -> claimed when a teacher is
+    enrolled (facts §3.3), deleted -> claimed when a section is moved back (§14.2)."""
 
     id: int
     name: str
@@ -174,10 +176,26 @@ class User:
     created_at: dt.datetime | None = None
     collation: str = ""
 
+
+@dataclass(frozen=True, slots=True)
+class Pseudonym:
+    """One login of a user in the root account (facts §12, §14.3). A user's own
+    ``sis_user_id``/``integration_id``/``login_id`` are its first pseudonym; a seed may add
+    more (a merged user, a re-issued student id). ``unique_id`` is the login id."""
+
+    id: int
+    user_id: int
+    position: int
+    unique_id: str | None = None
+    sis_user_id: str | None = None
+    integration_id: str | None = None
+    workflow_state: str = "active"  # active | suspended | deleted
+
     @property
-    def has_pseudonym(self) -> bool:
-        """Whether the user can log in to the root account (facts §3.2 step 8)."""
-        return self.workflow_state != "deleted" and bool(self.login_id or self.sis_user_id)
+    def usable(self) -> bool:
+        """A login that counts for enrolling (facts §3.2 step 8): not deleted, with a login
+        or an SIS id."""
+        return self.workflow_state != "deleted" and bool(self.unique_id or self.sis_user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +240,9 @@ class Enrollment:
     associated_user_id: int | None = None
     limit_privileges_to_course_section: bool = False
     sis_import_id: int | None = None
-    sis_pseudonym: bool = False
+    # The pseudonym an SIS import enrolled the user with (Canvas's sis_pseudonym_id); the API
+    # always clears it (facts §3.4 step 4).
+    sis_pseudonym_id: int | None = None
     last_activity_at: dt.datetime | None = None
     last_attended_at: dt.datetime | None = None
     total_activity_time: int = 0
@@ -237,6 +257,22 @@ class Enrollment:
     def unique_key(self) -> tuple[int, str, int, int, int | None]:
         """Canvas's unique index: (user, type, role, section, associated user) (facts §3.4)."""
         return (self.user_id, self.type, self.role_id, self.course_section_id, self.associated_user_id)
+
+
+@dataclass(slots=True)
+class ObserverLink:
+    """A UserObservationLink (``user_observers``): ``observer_id`` observes ``student_id``.
+
+    Soft-deleted like Canvas (workflow_state ``deleted``); creating the same link again
+    restores the row (``create_or_restore``).
+    """
+
+    id: int
+    observer_id: int
+    student_id: int
+    root_account_id: int
+    workflow_state: str = "active"
+    created_at: dt.datetime | None = None
 
 
 def raw_enrollment(e: Enrollment) -> dict[str, Any]:

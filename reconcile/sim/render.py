@@ -11,20 +11,28 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from reconcile.sim.auth import Caller, CourseRights, may_manage
-from reconcile.sim.model import Course, Enrollment, Progress, Section, User, format_time
+from reconcile.sim import pseudonyms
+from reconcile.sim.auth import Caller, CourseRights
+from reconcile.sim.dates import course_concluded
+from reconcile.sim.model import Course, Enrollment, Progress, Section, Term, User, format_time
 from reconcile.sim.store import Store
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """Everything rendering depends on besides the row itself."""
+    """Everything rendering depends on besides the row itself.
+
+    ``sis_context`` is the list a user object appears in (``("course", id)``,
+    ``("section", id)`` or None for the root account): it decides which of a user's
+    pseudonyms the object shows (:func:`reconcile.sim.pseudonyms.for_user`).
+    """
 
     base_url: str
     caller: Caller
     rights: CourseRights
     includes: frozenset[str] = frozenset()
     with_user: bool = False
+    sis_context: pseudonyms.Context = None
 
 
 def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
@@ -35,13 +43,14 @@ def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
         "sortable_name": user.sortable_name,
         "short_name": user.short_name,
     }
+    login = pseudonyms.for_user(store, user.id, view.sis_context)
     if view.rights.read_sis:
-        body["sis_user_id"] = user.sis_user_id
-        body["integration_id"] = user.integration_id
-    if view.caller.admin:
+        body["sis_user_id"] = login.sis_user_id if login else None
+        body["integration_id"] = login.integration_id if login else None
+    if view.rights.manage_sis:
         body["sis_import_id"] = None
-    if view.rights.view_user_logins and user.login_id is not None:
-        body["login_id"] = user.login_id
+    if view.rights.view_user_logins and login is not None and login.unique_id is not None:
+        body["login_id"] = login.unique_id
     if "avatar_url" in view.includes:
         body["avatar_url"] = f"{view.base_url}/images/messages/avatar-50.png"
     if "uuid" in view.includes:
@@ -76,17 +85,18 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
         "temporary_enrollment_pairing_id": e.temporary_enrollment_pairing_id,
     }
     own = e.user_id == view.caller.user_id
-    if own or view.caller.admin or view.rights.view_all_grades:
+    if own or view.rights.read_reports:
         body["last_activity_at"] = format_time(e.last_activity_at)
         body["last_attended_at"] = format_time(e.last_attended_at)
         body["total_activity_time"] = e.total_activity_time
-    if view.caller.admin:
+    if view.rights.manage_sis:
         body["sis_import_id"] = e.sis_import_id
     if e.type == "StudentEnrollment":
         grades: dict[str, Any] = {"html_url": f"{view.base_url}/courses/{e.course_id}/grades/{e.user_id}"}
-        if own or view.rights.view_all_grades:
+        graders = view.rights.view_all_grades or view.rights.manage_grades
+        if own or graders:
             grades.update(current_grade=None, current_score=None, final_grade=None, final_score=None)
-            if view.rights.view_all_grades:
+            if graders:
                 grades.update(
                     unposted_current_score=None,
                     unposted_current_grade=None,
@@ -95,7 +105,7 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
                 )
             if "current_points" in view.includes:
                 grades["current_points"] = None
-                if view.rights.view_all_grades:
+                if graders:
                     grades["unposted_current_points"] = None
         body["grades"] = grades
     if view.rights.read_sis:
@@ -106,8 +116,9 @@ def enrollment_json(store: Store, e: Enrollment, view: View) -> dict[str, Any]:
             course_integration_id=course.integration_id,
             sis_section_id=section.sis_section_id,
             section_integration_id=section.integration_id,
-            sis_user_id=user.sis_user_id,
         )
+        sis_login = pseudonyms.for_enrollment(store, e)
+        body["sis_user_id"] = sis_login.sis_user_id if sis_login else None
     body["html_url"] = f"{view.base_url}/courses/{e.course_id}/users/{e.user_id}"
     if view.includes:
         _add_includes(store, e, view, body)
@@ -130,6 +141,11 @@ def enrollment_fragment(store: Store, e: Enrollment, view: View) -> str:
     """
     if "observed_users" in view.includes:
         return _ENCODE(enrollment_json(store, e, view))
+    # The embedded user's pseudonym can depend on the user's other rows (several logins only).
+    shown = None
+    if view.with_user and len(store.pseudonyms.get(e.user_id, ())) > 1:
+        login = pseudonyms.for_user(store, e.user_id, view.sis_context)
+        shown = login.id if login else None
     key = (
         _ROW(e),
         store.courses[e.course_id].workflow_state,
@@ -140,6 +156,7 @@ def enrollment_fragment(store: Store, e: Enrollment, view: View) -> str:
         view.rights,
         view.includes,
         view.with_user,
+        shown,
     )
     cache = store.json_cache
     text = cache.get(key)
@@ -157,7 +174,7 @@ def _add_includes(store: Store, e: Enrollment, view: View, body: dict[str, Any])
         body["locked"] = e.sis_import_id is not None and not view.caller.admin
     if "can_be_removed" in includes:
         sis_locked = e.sis_import_id is not None and not view.caller.admin
-        body["can_be_removed"] = not sis_locked and may_manage(view.rights, e.type)
+        body["can_be_removed"] = not sis_locked and view.rights.may_delete(e, view.caller.user_id)
     if "group_ids" in includes:
         body["group_ids"] = []
     if "observed_users" in includes and e.type == "ObserverEnrollment" and e.associated_user_id is not None:
@@ -179,18 +196,23 @@ def _add_includes(store: Store, e: Enrollment, view: View, body: dict[str, Any])
             body["temporary_enrollment_provider"] = user_json(store, provider, view)
 
 
-def course_json(store: Store, course: Course) -> dict[str, Any]:
-    """The fields of Canvas's course JSON an account course list is read for."""
-    return {
+def course_json(
+    store: Store, course: Course, rights: CourseRights, includes: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Canvas's course JSON (``lib/api/v1/course_json.rb``): ``workflow_state`` is
+    ``Course#api_state`` (created and claimed show as ``unpublished``); the SIS fields need
+    read_sis. ``include[]=term`` adds the term, ``include[]=concluded`` whether the course is
+    concluded by its state or by course/term dates (facts §7.5)."""
+    body: dict[str, Any] = {
         "id": course.id,
         "name": course.name,
         "course_code": course.course_code,
-        "sis_course_id": course.sis_course_id,
-        "integration_id": course.integration_id,
         "account_id": course.account_id,
         "root_account_id": store.root_account_id,
         "enrollment_term_id": course.enrollment_term_id,
-        "workflow_state": course.workflow_state,
+        "workflow_state": "unpublished"
+        if course.workflow_state in ("created", "claimed")
+        else course.workflow_state,
         "start_at": format_time(course.start_at),
         "end_at": format_time(course.end_at),
         "restrict_enrollments_to_course_dates": course.restrict_enrollments_to_course_dates,
@@ -198,6 +220,33 @@ def course_json(store: Store, course: Course) -> dict[str, Any]:
         "default_view": "modules",
         "is_public": False,
     }
+    if rights.read_sis:
+        body["sis_course_id"] = course.sis_course_id
+        body["integration_id"] = course.integration_id
+    if "term" in includes:
+        term = store.term(course.enrollment_term_id)
+        body["term"] = term_json(term, manage_sis=rights.manage_sis) if term is not None else None
+    if "concluded" in includes:
+        body["concluded"] = course_concluded(store, course, store.now())
+    return body
+
+
+def term_json(term: Term, *, manage_sis: bool) -> dict[str, Any]:
+    """``lib/api/v1/enrollment_term.rb#enrollment_term_json``. The SIS fields need rights on the
+    root account, which only account admins have here."""
+    body: dict[str, Any] = {
+        "id": term.id,
+        "name": term.name,
+        "start_at": format_time(term.start_at),
+        "end_at": format_time(term.end_at),
+        "workflow_state": "active",
+        "grading_period_group_id": None,
+        "created_at": format_time(term.created_at),
+    }
+    if manage_sis:
+        body["sis_term_id"] = term.sis_term_id
+        body["sis_import_id"] = None
+    return body
 
 
 def section_json(

@@ -10,7 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from reconcile.sim import api_account, api_create, api_list, api_sections, api_state, api_users
+from reconcile.sim import (
+    api_account,
+    api_courses,
+    api_create,
+    api_list,
+    api_observees,
+    api_sections,
+    api_state,
+    api_users,
+)
 from reconcile.sim.context import Request, Response
 
 Handler = Callable[[Request], Response]
@@ -58,6 +67,14 @@ ROUTES = [
     _route("GET", "/api/v1/sections/:id", api_sections.show),
     _route("POST", "/api/v1/sections/:id/crosslist/:new_course_id", api_sections.crosslist),
     _route("DELETE", "/api/v1/sections/:id/crosslist", api_sections.uncrosslist),
+    _route("GET", "/api/v1/courses/:id", api_courses.show),
+    _route("GET", "/api/v1/courses/:course_id/permissions", api_courses.course_permissions),
+    _route("GET", "/api/v1/users/:user_id/observees", api_observees.list_observees),
+    _route("GET", "/api/v1/users/:user_id/observers", api_observees.list_observers),
+    _route("GET", "/api/v1/users/:user_id/observees/:observee_id", api_observees.show_observee),
+    _route("GET", "/api/v1/users/:user_id/observers/:observer_id", api_observees.show_observer),
+    _route("PUT", "/api/v1/users/:user_id/observees/:observee_id", api_observees.add_observee),
+    _route("DELETE", "/api/v1/users/:user_id/observees/:observee_id", api_observees.remove_observee),
 ]
 
 

@@ -18,12 +18,14 @@ import jsonschema
 import yaml
 
 from reconcile import schemas
+from reconcile.sim.linked import load_linked
 from reconcile.sim.model import (
     BUILT_IN_ROLE_FOR_TYPE,
     BUILT_IN_ROLE_IDS,
     Account,
     Course,
     Enrollment,
+    ObserverLink,
     Role,
     Section,
     Term,
@@ -33,6 +35,7 @@ from reconcile.sim.model import (
     now_utc,
     parse_time,
 )
+from reconcile.sim.permissions import ACCOUNT_ADMIN_ROLE_ID, may_be_set
 from reconcile.sim.store import Store
 
 SEED_EPOCH = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
@@ -115,13 +118,23 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
     "null": (type(None),),
     "number": (int, float),
+    "array": (list,),
 }
 
 
 def _flat(item: dict[str, Any]) -> bool:
-    """Whether an item schema uses only what :func:`_fast_ok` understands."""
+    """Whether an item schema uses only what :func:`_fast_ok` understands: scalar
+    properties, and arrays of such flat objects (a user's extra pseudonyms)."""
     known = {"type", "enum", "minimum", "minLength", "description"}
-    return item.get("type") == "object" and all(set(p) <= known for p in item.get("properties", {}).values())
+    if item.get("type") != "object":
+        return False
+    for prop in item.get("properties", {}).values():
+        if "items" in prop:
+            if not (set(prop) <= known | {"items"} and _flat(prop["items"])):
+                return False
+        elif not set(prop) <= known:
+            return False
+    return True
 
 
 def _fast_ok(row: Any, item: dict[str, Any]) -> bool:
@@ -153,6 +166,8 @@ def _fast_ok(row: Any, item: dict[str, Any]) -> bool:
         ):
             return False
         if "minLength" in rule and isinstance(value, str) and len(value) < rule["minLength"]:
+            return False
+        if "items" in rule and not all(_fast_ok(element, rule["items"]) for element in value):
             return False
     return True
 
@@ -196,6 +211,7 @@ def build_store(
                 integration_id=t.get("integration_id"),
                 start_at=parse_time(t.get("start_at")),
                 end_at=parse_time(t.get("end_at")),
+                created_at=SEED_EPOCH,
             )
         )
     for i, c in enumerate(doc.get("courses", [])):
@@ -262,9 +278,12 @@ def build_store(
             # Canvas creates a default section named after the course on first use. A course
             # whose every section is cross-listed away has none until it needs one.
             store.default_section_id(course.id)
-    for u in doc.get("users", []):
+    taken: dict[tuple[str, str], int] = {}
+    for i, u in enumerate(doc.get("users", [])):
         name = u.get("name", f"User {u['id']}")
         sortable = u.get("sortable_name") or _sortable(name)
+        extra = tuple(u.get("pseudonyms", ()))
+        problems.extend(_login_clashes(f"users/{i}", u, extra, taken))
         store.add_user(
             User(
                 id=u["id"],
@@ -278,7 +297,8 @@ def build_store(
                 uuid=u.get("uuid") or _uuid("user", u["id"]),
                 created_at=parse_time(u.get("created_at")) or SEED_EPOCH,
                 collation=collation_key(sortable),
-            )
+            ),
+            extra,
         )
     for role_type, role_id in BUILT_IN_ROLE_IDS.items():
         store.add_role(Role(id=role_id, label=role_type, base_role_type=role_type, built_in=True))
@@ -291,14 +311,100 @@ def build_store(
                 workflow_state=r.get("workflow_state", "active"),
             )
         )
+    for i, o in enumerate(doc.get("role_overrides", [])):
+        role = store.roles.get(o["role_id"])
+        base = (
+            "AccountAdmin" if o["role_id"] == ACCOUNT_ADMIN_ROLE_ID else role.base_role_type if role else None
+        )
+        if base is None:
+            problems.append(f"role_overrides/{i}: role {o['role_id']} does not exist")
+        elif not may_be_set(base, o["permission"]):
+            problems.append(f"role_overrides/{i}: {o['permission']} cannot be set for a {base} role (locked)")
+        else:
+            store.role_overrides[(o["role_id"], o["permission"])] = o["enabled"]
     for i, t in enumerate(doc.get("tokens", [])):
         if t["user_id"] not in store.users:
             problems.append(f"tokens/{i}: user_id {t['user_id']} does not exist")
         store.add_token(Token(token=t["token"], user_id=t["user_id"], admin=t.get("admin", False)))
     problems.extend(_load_enrollments(store, doc.get("enrollments", [])))
+    problems.extend(_load_links(store, doc.get("observer_links", [])))
     if problems:
         raise SeedError(problems[:50])
+    load_linked(store)
     return store
+
+
+def _sis_login(store: Store, row: dict[str, Any]) -> int | None:
+    """The pseudonym an SIS import enrolled the row with: the one its ``sis_user_id`` names,
+    else (``created_for_sis_id``, or an ``sis_import_id``) the user's first login with an
+    SIS id; None for rows made by hand or by the API. -1 when ``sis_user_id`` is not the user's."""
+    logins = store.pseudonyms.get(row["user_id"], ())
+    wanted = row.get("sis_user_id")
+    if wanted is not None:
+        return next((p.id for p in logins if p.sis_user_id == wanted), -1)
+    if not row.get("created_for_sis_id", row.get("sis_import_id") is not None):
+        return None
+    return next((p.id for p in logins if p.sis_user_id), None)
+
+
+def _load_links(store: Store, rows: list[dict[str, Any]]) -> list[str]:
+    """Observer links (UserObservationLink): one row per observer and student."""
+    problems: list[str] = []
+    next_id = max([0, *(r["id"] for r in rows if "id" in r)]) + 1
+    for i, row in enumerate(rows):
+        where = f"observer_links/{i}"
+        observer_id, student_id = row["observer_id"], row["student_id"]
+        if observer_id not in store.users or student_id not in store.users:
+            problems.append(f"{where}: observer {observer_id} or student {student_id} does not exist")
+            continue
+        if observer_id == student_id:
+            problems.append(f"{where}: a user cannot observe themself")
+            continue
+        if store.link_between(observer_id, student_id) is not None:
+            problems.append(f"{where}: observer {observer_id} is already linked to student {student_id}")
+            continue
+        link_id = row.get("id")
+        if link_id is None:
+            link_id, next_id = next_id, next_id + 1
+        elif link_id in store.links:
+            problems.append(f"{where}: duplicate id {link_id}")
+            continue
+        store.add_link(
+            ObserverLink(
+                id=link_id,
+                observer_id=observer_id,
+                student_id=student_id,
+                root_account_id=store.root_account_id,
+                workflow_state=row.get("workflow_state", "active"),
+                created_at=parse_time(row.get("created_at")) or SEED_EPOCH,
+            )
+        )
+    return problems
+
+
+def _login_clashes(
+    where: str, user: dict[str, Any], extra: tuple[dict[str, Any], ...], taken: dict[tuple[str, str], int]
+) -> list[str]:
+    """Canvas's unique indexes on pseudonyms: an SIS or integration id belongs to one login of
+    the root account; a login id (any case) to one live login."""
+    problems = []
+    for j, login in enumerate([user, *extra]):
+        label = where if j == 0 else f"{where}/pseudonyms/{j - 1}"
+        live = login.get("workflow_state", "active") != "deleted"
+        for column, value in (
+            ("sis_user_id", login.get("sis_user_id")),
+            ("integration_id", login.get("integration_id")),
+            ("login_id", (login.get("login_id") or "").casefold() if live else None),
+        ):
+            if not value:
+                continue
+            if (column, value) in taken:
+                problems.append(
+                    f"{label}: {column} {value!r} is already used by user {taken[(column, value)]}"
+                )
+            else:
+                taken[(column, value)] = user["id"]
+    return problems
 
 
 def _sortable(name: str) -> str:
@@ -341,6 +447,12 @@ def _load_enrollments(store: Store, rows: list[dict[str, Any]]) -> list[str]:
         if associated is not None and (etype != "ObserverEnrollment" or associated not in store.users):
             problems.append(f"{where}: associated_user_id needs an ObserverEnrollment and an existing user")
             continue
+        sis_login = _sis_login(store, e)
+        if sis_login == -1:
+            problems.append(
+                f"{where}: sis_user_id {e.get('sis_user_id')!r} is not one of user {e['user_id']}'s logins"
+            )
+            continue
         created = parse_time(e.get("created_at")) or SEED_EPOCH
         enrollment = Enrollment(
             id=e["id"],
@@ -356,7 +468,7 @@ def _load_enrollments(store: Store, rows: list[dict[str, Any]]) -> list[str]:
             associated_user_id=associated,
             limit_privileges_to_course_section=e.get("limit_privileges_to_course_section", False),
             sis_import_id=e.get("sis_import_id"),
-            sis_pseudonym=e.get("created_for_sis_id", e.get("sis_import_id") is not None),
+            sis_pseudonym_id=sis_login,
             last_activity_at=parse_time(e.get("last_activity_at")),
             last_attended_at=parse_time(e.get("last_attended_at")),
             total_activity_time=e.get("total_activity_time", 0),

@@ -19,7 +19,9 @@ from reconcile.sim.model import (
     Account,
     Course,
     Enrollment,
+    ObserverLink,
     Progress,
+    Pseudonym,
     Role,
     Section,
     Term,
@@ -91,7 +93,23 @@ class Store:
         self.user_index: dict[int, list[SortKey]] = {}
         self.user_courses: dict[int, set[int]] = {}
         self._lookup: dict[tuple[str, str, str], int] = {}
-        self.next_ids: dict[str, int] = {"enrollment": 1, "progress": 1, "section": 1}
+        # every user's pseudonyms in position order; the first one holds the user's own ids
+        self.pseudonyms: dict[int, tuple[Pseudonym, ...]] = {}
+        self.pseudonym_by_id: dict[int, Pseudonym] = {}
+        self.links: dict[int, ObserverLink] = {}
+        self.links_of_student: dict[int, list[int]] = {}
+        self.links_of_observer: dict[int, list[int]] = {}
+        self.next_ids: dict[str, int] = {
+            "enrollment": 1,
+            "progress": 1,
+            "section": 1,
+            "link": 1,
+            "pseudonym": 1,
+        }
+        # (role id, permission) -> enabled: the seed's role overrides (permissions.py)
+        self.role_overrides: dict[tuple[int, str], bool] = {}
+        # values derived once from data that never changes after loading (auth.admin_rights)
+        self.memo: dict[str, Any] = {}
         # Encoded enrollment JSON by row content and view (see render.enrollment_fragment).
         self.json_cache: dict[tuple[Any, ...], str] = {}
 
@@ -143,13 +161,45 @@ class Store:
         self._index("section", "integration", section.integration_id, section.id)
         self.next_ids["section"] = max(self.next_ids["section"], section.id + 1)
 
-    def add_user(self, user: User) -> None:
+    def add_user(self, user: User, extra_pseudonyms: tuple[dict[str, Any], ...] = ()) -> None:
+        """Add a user; its own ids become its first pseudonym, ``extra_pseudonyms`` (dicts
+        with login_id, sis_user_id, integration_id, workflow_state) the following ones."""
         self.users[user.id] = user
         self.user_index.setdefault(user.id, [])
-        self._index("user", "sis", user.sis_user_id, user.id)
-        self._index("user", "integration", user.integration_id, user.id)
-        self._index("user", "login", user.login_id, user.id)
         self._index("user", "uuid", user.uuid, user.id)
+        logins: list[dict[str, Any]] = []
+        if user.sis_user_id or user.integration_id or user.login_id:
+            logins.append(
+                {
+                    "login_id": user.login_id,
+                    "sis_user_id": user.sis_user_id,
+                    "integration_id": user.integration_id,
+                }
+            )
+        logins.extend(extra_pseudonyms)
+        made = []
+        for position, login in enumerate(logins, start=1):
+            pseudonym = Pseudonym(
+                id=self.new_id("pseudonym"),
+                user_id=user.id,
+                position=position,
+                unique_id=login.get("login_id"),
+                sis_user_id=login.get("sis_user_id"),
+                integration_id=login.get("integration_id"),
+                workflow_state=login.get("workflow_state", "active"),
+            )
+            made.append(pseudonym)
+            self.pseudonym_by_id[pseudonym.id] = pseudonym
+            if pseudonym.workflow_state != "deleted":
+                # lookups go through the user's live pseudonyms (has_one :pseudonym is active ones)
+                self._index("user", "sis", pseudonym.sis_user_id, user.id)
+                self._index("user", "integration", pseudonym.integration_id, user.id)
+                self._index("user", "login", pseudonym.unique_id, user.id)
+        self.pseudonyms[user.id] = tuple(made)
+
+    def login_owner(self, column: str, value: str) -> int | None:
+        """The user an SIS, integration or login id already belongs to (seed validation)."""
+        return self._lookup.get(("user", column, value.casefold() if column == "login" else value))
 
     def add_role(self, role: Role) -> None:
         self.roles[role.id] = role
@@ -177,6 +227,62 @@ class Store:
                 bisect.insort(rows, key)
         self.user_courses.setdefault(enrollment.user_id, set()).add(enrollment.course_id)
         self.next_ids["enrollment"] = max(self.next_ids["enrollment"], enrollment.id + 1)
+
+    def relocate_enrollment(self, enrollment: Enrollment, course_id: int, section_id: int) -> None:
+        """Move one row to another section (and course), keeping every index right."""
+        if (enrollment.course_id, enrollment.course_section_id) == (course_id, section_id):
+            return
+        key = self.sort_key(enrollment)
+        old_course, old_section = enrollment.course_id, enrollment.course_section_id
+        if self.by_key.get(enrollment.unique_key) == enrollment.id:
+            del self.by_key[enrollment.unique_key]
+        for index, owner in ((self.course_index, old_course), (self.section_index, old_section)):
+            rows = index[owner]
+            del rows[bisect.bisect_left(rows, key)]
+        enrollment.course_id, enrollment.course_section_id = course_id, section_id
+        self.by_key[enrollment.unique_key] = enrollment.id
+        bisect.insort(self.course_index.setdefault(course_id, []), key)
+        bisect.insort(self.section_index.setdefault(section_id, []), key)
+        self.user_courses[enrollment.user_id] = {
+            self.enrollments[k[2]].course_id for k in self.user_index[enrollment.user_id]
+        }
+
+    def add_link(self, link: ObserverLink) -> None:
+        self.links[link.id] = link
+        self.links_of_student.setdefault(link.student_id, []).append(link.id)
+        self.links_of_observer.setdefault(link.observer_id, []).append(link.id)
+        self.next_ids["link"] = max(self.next_ids["link"], link.id + 1)
+
+    def link_between(self, observer_id: int, student_id: int) -> ObserverLink | None:
+        """The link row of this pair, active or deleted (one per pair and root account)."""
+        for link_id in self.links_of_observer.get(observer_id, ()):
+            link = self.links[link_id]
+            if link.student_id == student_id:
+                return link
+        return None
+
+    def linked_observers(self, student_id: int, *, deleted_users: bool = False) -> list[User]:
+        """``user.linked_observers``: the observers of an active link (``.active``, the default
+        here, leaves out deleted observer users as ``Enrollment#observers`` does)."""
+        found: list[User] = []
+        for link_id in self.links_of_student.get(student_id, ()):
+            link = self.links[link_id]
+            observer = self.users.get(link.observer_id)
+            if link.workflow_state == "deleted" or observer is None or observer in found:
+                continue
+            if deleted_users or observer.workflow_state != "deleted":
+                found.append(observer)
+        return found
+
+    def linked_students(self, observer_id: int) -> list[User]:
+        """``user.linked_students``: the users an active link says this user observes."""
+        found: list[User] = []
+        for link_id in self.links_of_observer.get(observer_id, ()):
+            link = self.links[link_id]
+            student = self.users.get(link.student_id)
+            if link.workflow_state != "deleted" and student is not None and student not in found:
+                found.append(student)
+        return found
 
     def sort_indexes(self) -> None:
         """Sort every index once after a bulk load with ``presorted=True``."""
@@ -247,6 +353,15 @@ class Store:
             if not role.built_in and role.label == name and role.workflow_state != "deleted":
                 return role
         return None
+
+    def can_be_enrolled(self, user: User, course: Course) -> bool:
+        """``User#can_be_enrolled_in_course?``: a login in the root account, or a
+        creation_pending user already enrolled there (facts §3.2 step 8)."""
+        if user.workflow_state != "deleted" and any(p.usable for p in self.pseudonyms.get(user.id, ())):
+            return True
+        return user.workflow_state == "creation_pending" and course.id in self.user_courses.get(
+            user.id, set()
+        )
 
     # -- views -------------------------------------------------------------------
     def default_section_id(self, course_id: int) -> int:

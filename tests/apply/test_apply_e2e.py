@@ -325,8 +325,10 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
     from reconcile.sim.generate import generate
 
     seed = generate(courses=20, students_per_course=20, sections_per_course=2, random_seed=4)
-    # Students Canvas knows but who have no enrollment anywhere in scope: the planner cannot
-    # know their Canvas user id, so their observers must take it from the enroll's response.
+    # Students Canvas knows but who have no enrollment anywhere in scope, planned with the token of
+    # the course's teacher: the Users API does not show a teacher other users (users_controller
+    # #api_show answers 404), and the course's list filtered by user only says they exist, so the
+    # planner cannot know their Canvas user id and their observers take it from the enroll's response.
     next_id = max(u["id"] for u in seed["users"]) + 1
     newcomers = [
         {
@@ -339,9 +341,19 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
         for n in range(4)
     ]
     seed["users"] += newcomers
-    rows = synthetic_roster(seed)
     parent = next(u for u in seed["users"] if str(u.get("sis_user_id", "")).startswith("P"))
     course = next(c for c in seed["courses"] if c["workflow_state"] == "available")
+    teacher = next(
+        e["user_id"]
+        for e in seed["enrollments"]
+        if e["course_id"] == course["id"] and e["type"] == "TeacherEnrollment"
+    )
+    seed["tokens"].append({"token": "sim-teacher-token", "user_id": teacher})
+    rows = [
+        r
+        for r in synthetic_roster(seed)
+        if r["course_id"] == course["sis_course_id"] and r["role"] == "student"
+    ]
     section = next(s for s in seed["sections"] if s["course_id"] == course["id"])
     for student in newcomers:
         base = {
@@ -364,7 +376,7 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
         config = config_for(
             write_config(tmp_path / "reconcile.yaml", url=url, state_dir=tmp_path / "state"), url
         )
-        with CanvasClient(url, "sim-admin-token") as client:
+        with CanvasClient(url, "sim-teacher-token") as client:
             plan = plan_live([roster], config=config, client=client)
             chained = [
                 op for op in plan.operations if any(isinstance(v, dict) for v in op.request.params.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 from apply_fakes import drop, enroll, last_attended, make_plan
@@ -116,3 +118,31 @@ def test_fresh_run_compares_the_plan_fingerprints() -> None:
     plan = make_plan(enroll("C", "x"), fingerprints={"C": "abc"})
     assert stale.changed_since_plan(plan, {"C": "abc"}, ["C"]) == []
     assert stale.changed_since_plan(plan, {"C": "abd"}, ["C"]) == ["C"]
+
+
+def test_observer_rows_canvas_mirrors_from_our_student_writes_do_not_make_a_resume_stale() -> None:
+    """Canvas mirrors a student's enrollment changes onto observers linked to them (facts §14.1):
+    the observer rows that change or appear are our writes' doing, not someone else's."""
+    remove = drop("C", "sis_user_id:a", 1)  # student a has user id 101 (see _row)
+    plan = make_plan(remove)
+    plan = dataclasses.replace(
+        plan, operations=(dataclasses.replace(remove, before={"id": 1, "state": "active", "user_id": 101}),)
+    )
+    watcher = {"type": "ObserverEnrollment", "role": "ObserverEnrollment", "associated_user_id": 101}
+    before = _frame([_row(1, "a"), _row(2, "b"), _row(7, "parent", **watcher)])
+    baseline = stale.row_digests(before, ["C"])
+    records = _records(plan, {plan.operations[0].id: "done"})
+    mirrored = _frame(
+        [
+            _row(1, "a", "deleted"),
+            _row(2, "b"),
+            _row(7, "parent", "deleted", **watcher),
+            _row(8, "parent2", **watcher),
+        ]
+    )
+    assert stale.changed_since_baseline(plan, mirrored, baseline, records) == []
+    stranger = {**watcher, "associated_user_id": 102}  # observing someone we did not touch
+    other = _frame(
+        [_row(1, "a", "deleted"), _row(2, "b"), _row(7, "parent", **watcher), _row(9, "p3", **stranger)]
+    )
+    assert stale.changed_since_baseline(plan, other, baseline, records) == ["C"]

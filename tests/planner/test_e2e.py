@@ -234,10 +234,9 @@ def test_observer_of_a_student_enrolled_by_the_same_plan(canvas, tmp_path: Path)
     plan, _ = make_plan([roster], config=config, client=client)
     student = next(op for op in plan.operations if op.target.user == "sis_user_id:S0002")
     observer = next(op for op in plan.operations if op.target.user == "sis_user_id:P0001")
-    assert observer.request.params["enrollment[associated_user_id]"] == {
-        "from_operation": student.id,
-        "field": "user_id",
-    }
+    # the Users API told the plan the student's Canvas id; the observer still waits for the enroll
+    assert observer.request.params["enrollment[associated_user_id]"] == "11"
+    assert student.id in observer.depends_on
     execute(client, plan)
     again, _ = make_plan([roster], config=config, client=client)
     assert again.operations == ()

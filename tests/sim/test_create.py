@@ -3,6 +3,8 @@ upsert and revival (§3.4), self-enrollment (§3.6)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import requests
 
@@ -111,13 +113,25 @@ def test_missing_user_or_section_is_404(api: Api, fields: dict[str, object]) -> 
     assert response.json() == {"errors": [{"message": "The specified resource does not exist."}]}
 
 
-def test_concluded_course_refuses_newcomers_but_takes_known_users_with_a_section(api: Api) -> None:
+def test_concluded_course_refuses_newcomers_but_takes_known_users_into_an_open_section(api: Api) -> None:
+    """§3.2 step 9 / §7.5: the exception needs a section that is not concluded, and
+    CourseSection#concluded? falls back to the course unless the section has restricted
+    dates with an end (canvas-lms spec "allows enrollments to be added to an active section
+    of a concluded course if the user is already enrolled" restricts the section for this)."""
+    concluded = {"message": "Can't add an enrollment to a concluded course."}
     response = api.enroll(105, user_id=25)
-    assert response.status_code == 400
-    assert response.json() == {"message": "Can't add an enrollment to a concluded course."}
+    assert (response.status_code, response.json()) == (400, concluded)
     assert api.enroll(105, user_id=13).status_code == 400  # known user but no section
+    unrestricted = api.enroll(105, user_id=13, course_section_id=206, enrollment_state="active")
+    assert (unrestricted.status_code, unrestricted.json()) == (400, concluded)
+    section = api.university.simulator.store.sections[206]
+    section.restrict_enrollments_to_section_dates = True
+    section.end_at = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
     ok = api.enroll(105, user_id=13, course_section_id=206, enrollment_state="active")
     assert ok.status_code == 200 and ok.json()["id"] == 1404
+    assert api.enroll(105, user_id=25, course_section_id=206).json() == concluded  # not known there
+    section.end_at = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)  # the section ended too
+    assert api.enroll(105, user_id=13, course_section_id=206).json() == concluded
 
 
 @pytest.mark.parametrize(
@@ -139,10 +153,45 @@ def test_default_states_of_new_enrollments(
     assert response.json()["enrollment_state"] == state
 
 
+@pytest.mark.parametrize(
+    ("fields", "state"),
+    [
+        ({"enrollment_state": "invited"}, "creation_pending"),
+        ({"enrollment_state": "invited", "type": "ObserverEnrollment"}, "creation_pending"),
+        ({"enrollment_state": "invited", "type": "TaEnrollment"}, "invited"),
+        ({"enrollment_state": "creation_pending", "type": "TeacherEnrollment"}, "invited"),
+        ({"enrollment_state": "creation_pending"}, "creation_pending"),
+    ],
+)
+def test_an_explicit_state_follows_the_type_rules_in_an_unpublished_course(
+    api: Api, fields: dict[str, object], state: str
+) -> None:
+    """course.rb#enroll_user applies its type rules after taking the requested state (facts
+    §3.3): an explicit invited student or observer in an unpublished course is stored
+    creation_pending; an explicit creation_pending teacher is invited."""
+    response = api.enroll(104, user_id=26, **fields)
+    assert response.status_code == 200
+    assert response.json()["enrollment_state"] == state
+    assert api.row(response.json()["id"])["workflow_state"] == state
+
+
+def test_a_revival_into_an_unpublished_course_is_creation_pending(api: Api) -> None:
+    api.delete("/api/v1/courses/104/enrollments/1302", params={"task": "delete"})
+    revived = api.enroll(104, user_id=15, course_section_id=205, enrollment_state="invited").json()
+    assert (revived["id"], revived["enrollment_state"]) == (1302, "creation_pending")
+
+
 def test_enrolling_a_teacher_claims_an_unpublished_course(api: Api) -> None:
+    """created -> claimed (facts §3.3): both show as "unpublished" in course JSON
+    (Course#api_state), so the account list's raw state[] filter tells them apart."""
+
     def state() -> str:
-        courses = api.all_pages("/api/v1/accounts/1/courses", per_page=100)
-        return next(c["workflow_state"] for c in courses if c["id"] == 104)
+        for raw in ("created", "claimed"):
+            courses = api.all_pages("/api/v1/accounts/1/courses", per_page=100, **{"state[]": raw})
+            if any(c["id"] == 104 for c in courses):
+                assert {c["workflow_state"] for c in courses} == {"unpublished"}
+                return raw
+        raise AssertionError("course 104 is neither created nor claimed")
 
     assert state() == "created"
     api.enroll(104, user_id=25, type="StudentEnrollment")

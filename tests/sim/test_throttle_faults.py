@@ -170,7 +170,7 @@ def test_a_handler_crash_is_a_canvas_500_with_a_report_id(api: Api, monkeypatch:
     def boom(*args: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(api_state, "may_manage", boom)
+    monkeypatch.setattr(api_state, "_enrollment_in_course", boom)
     response = api.delete("/api/v1/courses/101/enrollments/1005")
     assert response.status_code == 500
     assert response.json() == {
