@@ -384,3 +384,19 @@ def test_an_undo_plan_is_stale_checked_and_guarded_like_any_plan(site: Site) -> 
     assert "GUARDS TRIPPED" in guarded.output
     refused = site.run("apply", str(site.folder / "guarded.json"))
     assert refused.exit_code == 3 and site.writes == writes
+
+
+def test_a_damaged_claim_set_stops_every_command_with_its_line_and_nothing_is_written(site: Site) -> None:
+    site.plan()
+    site.apply()
+    path = site.claims().path
+    assert site.university.token not in path.read_text(encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = "=cmd|' /C calc'!A0," + lines[3].split(",", 1)[1]
+    path.write_text("".join(lines), encoding="utf-8")
+    writes = site.writes
+    for args in (("plan", str(site.roster)), ("drift",), ("claim", str(site.roster), "--auto-approve")):
+        result = site.run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"{path}:4: column enrollment_id: not a Canvas id" in result.output, args
+    assert site.writes == writes
