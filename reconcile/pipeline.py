@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -22,6 +23,8 @@ from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
 from reconcile.planner.ownership import Claims
 from reconcile.planner.scope import decide_scope
+
+log = logging.getLogger("reconcile.plan")
 
 if TYPE_CHECKING:
     from reconcile.roster import RosterResult
@@ -71,6 +74,8 @@ def make_plan(
         raise RosterInvalid(result)
     only = [_course_ref(c) for c in courses] if courses else None
     scope = decide_scope(result.desired, config, only_courses=only)
+    log.info("roster: %d rows from %d input(s); %d course(s) in scope", len(result.desired), len(result.inputs),
+             len(scope.courses))  # fmt: skip
     warnings = [_roster_warning(p) for p in result.warnings]
     if not result.complete:
         # a OneRoster delta lists changes only: a row it omits was not dropped
@@ -117,6 +122,8 @@ def make_plan(
                 on_progress=on_progress,
             )
             canvas_url = getattr(client, "base_url", None) or canvas_url
+            log.info("fetched %d enrollment(s) of %d course(s) from %s", len(live.current), len(scope.courses),
+                     canvas_url)  # fmt: skip
             if on_current is not None:
                 on_current(live.current)
             plan = _planned(result, live.current, config, live=live, now=now, canvas_url=canvas_url,
@@ -167,7 +174,7 @@ def _planned(
         problems += tuple(live.problems) + users_named_twice(result.desired, current, live.lookups.user_ids)
     if problems:
         raise RosterInvalid(dataclasses.replace(result, problems=result.problems + problems), fetched=fetched)
-    return build_plan(
+    plan = build_plan(
         result.desired,
         current,
         config,
@@ -185,6 +192,8 @@ def _planned(
         placement=live.placement if live else None,
         claims=claims,
     )
+    log.info("planned %d operation(s), %d warning(s)", len(plan.operations), len(plan.warnings))
+    return plan
 
 
 def _same_course_named_twice(current: Any, desired: Any) -> tuple[Problem, ...]:

@@ -18,8 +18,10 @@ def run_on_a_terminal(
     cwd: Path,
     prompt: bytes | None = None,
     answer: str = "",
+    stop_after: bytes | None = None,
 ) -> tuple[int, str]:
-    """``(exit status, everything the terminal showed)``; types ``answer`` once ``prompt`` appears."""
+    """``(exit status, everything the terminal showed)``; types ``answer`` once ``prompt`` appears,
+    and ends the command (SIGTERM) once ``stop_after`` has appeared (for a server)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "reconcile", *args], stdin=follower, stdout=follower, stderr=follower,
@@ -43,6 +45,10 @@ def run_on_a_terminal(
                 if not answered and prompt is not None and prompt in seen:
                     os.write(leader, answer.encode() + b"\r")
                     answered = True
+                if stop_after is not None and stop_after in seen and proc.poll() is None:
+                    time.sleep(0.3)  # let it write whatever follows
+                    proc.terminate()
+                    stop_after = None
             elif proc.poll() is not None:
                 break
         return proc.wait(timeout=30), seen.decode("utf-8", "replace")

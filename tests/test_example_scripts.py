@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,20 @@ def test_sis_pipeline_applies_then_finds_nothing_to_do(canvas: str, tmp_path: Pa
     assert "in sync" in second.stdout
 
 
+def test_sis_pipeline_keeps_the_plan_for_review_when_a_guard_trips(canvas: str, tmp_path: Path) -> None:
+    config = _copy_config(tmp_path)
+    roster = tmp_path / "truncated.csv"
+    lines = (EXAMPLES / "sis-export" / "enrollments.csv").read_text().splitlines(keepends=True)
+    roster.write_text("".join(lines[:6]))  # the export job died early
+    env = _env(canvas, RECONCILE_OUT_DIR=str(tmp_path))
+    script = EXAMPLES / "sis-export" / "pipeline.sh"
+    blocked = subprocess.run(["bash", str(script), str(roster), str(config)], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert "A drop guard tripped" in blocked.stderr
+    assert "guard(s) tripped" in (tmp_path / "plan.md").read_text()
+
+
 def test_cron_wrapper_applies_and_alerts_on_a_tripped_guard(canvas: str, tmp_path: Path) -> None:
     config = _copy_config(tmp_path)
     alerts = tmp_path / "alerts.txt"
@@ -98,3 +113,94 @@ def test_cron_wrapper_applies_and_alerts_on_a_tripped_guard(canvas: str, tmp_pat
     assert "drop guard tripped" in alerts.read_text()
     logs = sorted((tmp_path / "logs").glob("sync-*.log"))
     assert len(logs) == 2 and "GUARDS TRIPPED" in logs[-1].read_text()
+
+
+def _cron_install(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The cron folder copied where its crontab says (/opt/canvas-sync), a home, a roster."""
+    install = tmp_path / "opt" / "canvas-sync"
+    shutil.copytree(EXAMPLES / "cron", install)
+    home = tmp_path / "home"
+    home.mkdir()
+    roster = tmp_path / "srv" / "sis" / "enrollments.csv"
+    roster.parent.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "sis-export" / "enrollments.csv", roster)
+    return install, home, roster
+
+
+def _as_cron(install: Path, home: Path, roster: Path, env_file: str) -> subprocess.CompletedProcess[str]:
+    """The crontab line, run as cron runs it: /bin/sh, from $HOME, with cron's bare environment."""
+    (home / "env").write_text(env_file)
+    line = f". {home / 'env'} && {install / 'reconcile-cron.sh'} {roster}"
+    cron_env = {"HOME": str(home), "LOGNAME": "sync", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["/bin/sh", "-c", line], env=cron_env, cwd=home, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def _env_file(url: str, token: str = "demo-admin-token", **extra: str) -> str:
+    # only what env.example documents
+    values = {
+        "CANVAS_API_URL": url,
+        "CANVAS_API_TOKEN": token,
+        "RECONCILE_BIN": str(BIN / "reconcile"),
+        **extra,
+    }
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in values.items())
+
+
+def test_cron_recipe_as_shipped_runs_from_home_with_only_its_documented_environment(
+    canvas: str, tmp_path: Path
+) -> None:
+    documented = (EXAMPLES / "cron" / "env.example").read_text() + (
+        EXAMPLES / "cron" / "reconcile-cron.sh"
+    ).read_text()
+    install, home, roster = _cron_install(tmp_path)
+    env_file = _env_file(canvas)
+    assert all(key in documented for key in ("CANVAS_API_URL", "CANVAS_API_TOKEN", "RECONCILE_BIN"))
+
+    first = _as_cron(install, home, roster, env_file)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stderr == ""  # nothing for cron to mail
+    (log,) = (install / "logs").glob("sync-*.log")
+    text = log.read_text()
+    assert "== " in text and "apply" in text and text.rstrip().endswith("applied"), text
+    assert "demo-admin-token" not in text
+    assert (install / ".reconcile" / "journal.sqlite").exists()  # beside the config, not in $HOME
+    assert sorted(p.name for p in home.iterdir()) == ["env"]
+
+    second = _as_cron(install, home, roster, env_file)
+    assert second.returncode == 0, second.stdout + second.stderr
+    newest = sorted((install / "logs").glob("sync-*.log"))[-1]
+    assert "in sync; nothing to apply" in newest.read_text()
+
+
+def test_cron_recipe_alerts_with_the_real_cause(canvas: str, tmp_path: Path) -> None:
+    install, home, roster = _cron_install(tmp_path)
+    alerts = tmp_path / "alerts.txt"
+    alert_cmd = tmp_path / "alert.sh"
+    alert_cmd.write_text(f'#!/bin/sh\necho "$1" >> {alerts}\n')
+    alert_cmd.chmod(0o755)
+
+    def alert_of(env_file: str) -> tuple[int, str]:
+        alerts.unlink(missing_ok=True)
+        result = _as_cron(install, home, roster, env_file + f"export ALERT_COMMAND={alert_cmd}\n")
+        return result.returncode, alerts.read_text().strip() if alerts.exists() else ""
+
+    code, alert = alert_of(_env_file(canvas, RECONCILE_CONFIG=str(tmp_path / "nowhere.yaml")))
+    assert code == 1 and "config" in alert and "nowhere.yaml not found" in alert, alert
+    assert "validation" not in alert
+
+    code, alert = alert_of(_env_file(canvas, token="not-the-token"))
+    assert code == 1 and alert.startswith("canvas-reconcile: plan failed (exit 1): GET /api/v1/courses/"), (
+        alert
+    )
+    assert "HTTP 401 (Canvas said: Invalid access token.)" in alert and "not-the-token" not in alert
+
+    code, alert = alert_of(_env_file(canvas).replace(f"export RECONCILE_BIN={BIN / 'reconcile'}\n", ""))
+    assert code == 1 and "cannot run 'reconcile': set RECONCILE_BIN" in alert, alert
+
+    roster.write_text("course_id,user_id,role,status\nMATH101-F26,S0001,studnet,active\n")
+    code, alert = alert_of(_env_file(canvas))
+    assert code == 1 and alert == (
+        "canvas-reconcile: roster failed validation (1 error, 0 warnings; first: "
+        f'{roster}:2: column role: unknown role "studnet" (did you mean "student"?)); nothing sent to Canvas'
+    )

@@ -4,7 +4,9 @@
 #   CANVAS_API_URL=... CANVAS_API_TOKEN=... ./pipeline.sh enrollments.csv [reconcile.yaml]
 #
 # validate (offline) -> plan with --detailed-exitcode -> apply the saved plan only when there are changes
-# and no guard tripped. The plan and its Markdown summary are kept next to the export for review.
+# and no guard tripped. The plan and its Markdown summary are kept in RECONCILE_OUT_DIR (default: the
+# working directory) for review, also when a guard tripped. Exits with reconcile's code (see README).
+# RECONCILE_LOG=info puts each retry and throttle wait, with its reason, on stderr.
 set -uo pipefail
 
 roster=${1:?usage: pipeline.sh ROSTER [CONFIG]}
@@ -17,10 +19,13 @@ plan="$out/plan.json"
 
 "$reconcile" plan "$roster" -c "$config" --out "$plan" --detailed-exitcode
 code=$?
+if [ "$code" -eq 2 ] || [ "$code" -eq 3 ]; then
+  "$reconcile" show "$plan" --output markdown > "$out/plan.md"
+fi
 case "$code" in
   0) echo "Canvas is in sync; nothing to apply."; exit 0 ;;
-  2) "$reconcile" show "$plan" --output markdown > "$out/plan.md" ;;
-  3) echo "A drop guard tripped: review $plan; nothing applied." >&2; exit 3 ;;
+  2) ;;
+  3) echo "A drop guard tripped: review $plan (or $out/plan.md); nothing applied." >&2; exit 3 ;;
   *) exit "$code" ;;
 esac
 

@@ -28,6 +28,7 @@ from reconcile.apply import journal as jr
 from reconcile.apply.schedule import MissingValue, Schedule, schedule, substitute
 from reconcile.canvas.errors import BadRequest, CanvasError, NotFound, Unauthorized
 from reconcile.plan import Action, Operation, Plan, Request
+from reconcile.render.common import describe
 
 # Enrollment state each action leaves behind, where it is fixed by the action itself.
 EXPECTED_STATE: dict[Action, str] = {
@@ -139,6 +140,7 @@ class Executor:
                     "section": op.target.section,
                     "user": op.target.user,
                     "role": op.target.role,
+                    "change": describe(op),
                 }
                 for n, op in enumerate(self.plan.operations)
             ),

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS operations (
     note TEXT,
     started_at TEXT,
     ended_at TEXT,
+    change TEXT,
     PRIMARY KEY (plan_id, op_id)
 );
 CREATE TABLE IF NOT EXISTS baselines (
@@ -109,6 +110,7 @@ class OperationRecord:
     note: str | None
     started_at: str | None
     ended_at: str | None
+    change: str | None = None  # what the operation changes, as the plan showed it ("end_at a -> b")
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,9 @@ class Journal:
         # power cut can lose the last commits, and re-checking started operations covers that.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(operations)")}
+        if "change" not in columns:  # a journal written before the column existed
+            self._db.execute("ALTER TABLE operations ADD COLUMN change TEXT")
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path) -> Journal:
@@ -226,9 +231,10 @@ class Journal:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO operations (plan_id, op_id, seq, action, course, section, user, role, status)"
-                    " VALUES (:plan_id, :op_id, :seq, :action, :course, :section, :user, :role, 'pending')",
-                    [{"plan_id": plan_id, **row} for row in rows],
+                    "INSERT OR IGNORE INTO operations"
+                    " (plan_id, op_id, seq, action, course, section, user, role, status, change)"
+                    " VALUES (:plan_id, :op_id, :seq, :action, :course, :section, :user, :role, 'pending', :change)",
+                    [{"plan_id": plan_id, "change": None, **row} for row in rows],
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -368,6 +374,7 @@ def _operation(row: sqlite3.Row) -> OperationRecord:
         note=row["note"],
         started_at=row["started_at"],
         ended_at=row["ended_at"],
+        change=row["change"],
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from reconcile.apply import journal as jr
 from reconcile.apply.engine import ApplyResult
 from reconcile.apply.executor import Outcome
-from reconcile.render.common import counted
+from reconcile.render.common import counted, request_figures
 
 OUTCOME_ORDER = ("applied", "already_held", "verified", "done_earlier", "held", "failed", "skipped")
 # Canvas answers that re-running the same plan cannot change: the roster or Canvas must change first.
@@ -95,8 +95,12 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
     stats = result.client_stats
     if stats:
         lines.append(
-            f"Requests: {stats.get('requests', 0)} (retries {stats.get('retries', 0)}, "
-            f"throttled {stats.get('throttled', 0)})"
+            request_figures(
+                requests=stats.get("requests", 0),
+                retried=stats.get("retries", 0),
+                throttled=stats.get("throttled", 0),
+                seconds=result.wall_seconds,
+            )
         )
     if result.failures:
         lines.append(f"Failed ({len(result.failures)}):")
@@ -195,24 +199,37 @@ def _total(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {totals[k]}" for k in OUTCOME_ORDER if k in totals) or "-"
 
 
+RUN_COLUMNS = ("run", "started", "outcome", "plan", "by", "operations")
+
+
 def _undone(run_ids: Sequence[str]) -> str:
     return f"  [undone by {', '.join(run_ids)}]" if run_ids else ""
 
 
 def runs_text(runs: Sequence[jr.RunRecord], *, undone: Mapping[str, Sequence[str]] | None = None) -> str:
-    """One line per run, newest first; ``undone``: run id -> runs that applied an undo of it."""
+    """A header row, then one row per run, newest first; columns aligned. ``undone``: run id ->
+    the runs that applied an undo of it."""
     if not runs:
         return "No apply runs recorded in this state dir."
-    lines = []
+    rows = [RUN_COLUMNS]
     for run in runs:
-        who = run.who.get("user") or "?"
-        host = run.who.get("host") or "?"
+        who = f"{run.who.get('user') or '?'}@{run.who.get('host') or '?'}"
         message = f"  [{run.message}]" if run.message else ""
-        lines.append(
-            f"{run.run_id}  {run.started_at}  {run.outcome:<8} plan {run.plan_id[:16]}  "
-            f"{who}@{host}  {_total(run.counts)}{message}{_undone((undone or {}).get(run.run_id, ()))}"
+        rows.append(
+            (
+                run.run_id,
+                run.started_at,
+                run.outcome,
+                run.plan_id[:16],
+                who,
+                _total(run.counts) + message + _undone((undone or {}).get(run.run_id, ())),
+            )
         )
-    return "\n".join(lines)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    )
 
 
 def run_detail_text(
@@ -237,7 +254,9 @@ def run_detail_text(
     lines.append(f"Operations ({len(records)}):")
     for r in records:
         eid = f" enrollment {r.enrollment_id}" if r.enrollment_id is not None else ""
-        state = f" -> {r.enrollment_state}" if r.enrollment_state else ""
+        # what the plan said it changes ("end_at 2026-12-13 -> 2026-12-20"); journals written
+        # before that was recorded show the state Canvas answered with
+        state = f": {r.change}" if r.change else (f" -> {r.enrollment_state}" if r.enrollment_state else "")
         why = f": {r.error}" if r.error else (f" ({r.note})" if r.note else "")
         lines.append(
             f"  {r.status:<8} {r.action:<17} {r.user} ({r.role}) in {r.course}{eid}{state}"

@@ -179,9 +179,10 @@ class RateLimiter:
         ceiling = min(self.max_backoff, self.base_backoff * (2 ** max(0, attempt - 1)))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
-    def pause_all(self, attempt: int) -> float:
-        """After a throttled answer: hold every thread back for a jittered backoff; returns it."""
-        delay = self.backoff_delay(attempt)
+    def pause_all(self, attempt: int, *, at_least: float = 0.0) -> float:
+        """After a throttled answer: hold every thread back for a jittered backoff (at least
+        ``at_least`` seconds, e.g. a Retry-After); returns it."""
+        delay = max(self.backoff_delay(attempt), at_least)
         with self._cond:
             self._paused_until = max(self._paused_until, self.clock() + delay)
         return delay

@@ -2,13 +2,15 @@
 
 Ids: the SIS id where Canvas has one, else ``canvas:N`` (the roster spelling of a Canvas
 id). Roles: student / teacher / ta / observer / designer, or the custom role's label.
-Status: SIS import statuses only, so
+Status: what planning the file back needs, so that an unedited export plans as "nothing
+to do" (DESIGN §5, the rules table):
 
-- ``invited`` and ``creation_pending`` are written ``active``: SIS imports have no
-  "invited" status, and importing ``active`` is what makes the person a member (re-planning
-  such a file against Canvas shows the pending invitations as restores to active);
+- ``invited`` and ``creation_pending`` are written ``invited``: the roster's ``invited``
+  leaves a pending invitation as it is (desired invited x current invited/creation_pending
+  -> nothing), where ``active`` would force-accept every one of them. (Canvas's own SIS
+  import knows no "invited" status; this file is a roster for ``reconcile``, which does.)
 - ``rejected`` is written ``deleted``: the person declined, and the planner treats a
-  rejected row as already dropped;
+  rejected row as already dropped (desired deleted x current rejected -> nothing);
 - active / inactive / completed / deleted map to themselves.
 
 Test-student (StudentViewEnrollment) and temporary enrollments are left out: an SIS import
@@ -40,8 +42,8 @@ SIS_COLUMNS = (
 )
 SIS_STATUS = {
     "active": "active",
-    "invited": "active",
-    "creation_pending": "active",
+    "invited": "invited",
+    "creation_pending": "invited",
     "inactive": "inactive",
     "completed": "completed",
     "deleted": "deleted",
@@ -106,6 +108,25 @@ def sis_frame(current: pd.DataFrame, sis_ids: dict[int, str] | None = None) -> t
         ["course_order", "section_id", "user_id", "role", "associated_user_id"], kind="stable"
     )
     return rows[list(SIS_COLUMNS)].reset_index(drop=True), skipped
+
+
+def custom_roles(current: pd.DataFrame) -> dict[str, str]:
+    """Custom role name -> base role word (student, teacher, ta, observer, designer) for
+    every custom role among the exportable enrollments of ``current``: what
+    ``roster.custom_roles`` must declare before the export validates as a roster.
+    Cheap on a whole export: only rows whose role is not a built-in one are looked at."""
+    needed = ["role", "type", "temporary_enrollment_source_user_id"]
+    frame = (
+        current[needed] if all(c in current for c in needed) else conform(current, CURRENT_COLUMNS)[needed]
+    )
+    role = frame["role"]
+    custom = (role.notna() & ~role.isin(list(ROLE_WORD))).to_numpy(dtype=bool, na_value=False)
+    if not custom.any():
+        return {}
+    rows = frame[custom]
+    rows = rows[rows["type"].isin(list(ROLE_WORD)) & rows["temporary_enrollment_source_user_id"].isna()]
+    pairs = rows[["role", "type"]].drop_duplicates()
+    return {str(name): ROLE_WORD[str(kind)] for name, kind in zip(pairs["role"], pairs["type"], strict=True)}
 
 
 def write_sis_csv(current: pd.DataFrame | Iterable[pd.DataFrame], fileobj: IO[str]) -> tuple[int, int]:

@@ -11,7 +11,14 @@ Every request goes through :meth:`Transport.request`:
 - connection errors, timeouts and 500/502/503/504 are retried with exponential backoff
   and jitter when the request may be repeated (``idempotent``); a request that provably
   never left (connect failure) is retried whatever its method;
+- a ``Retry-After`` header (seconds or an HTTP date) on a throttled or 5xx answer is
+  honoured: the pause is at least that long, up to :data:`MAX_RETRY_AFTER`. Canvas itself
+  sends none (facts §11), but a proxy or load balancer in front of it may;
 - any other non-2xx answer becomes a typed :mod:`~reconcile.canvas.errors` error.
+
+Logging (logger ``reconcile.canvas``, never the token: paths pass through
+:func:`~reconcile.canvas.errors.strip_secrets`): every retry, throttle pause and backoff at
+INFO with its reason and length; every request at DEBUG.
 
 urllib3's own Retry is left at zero: its sleeps would happen outside the rate limiter,
 which must see every attempt and every pause.
@@ -20,6 +27,7 @@ which must see every attempt and every pause.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import logging
 import os
@@ -50,6 +58,7 @@ from reconcile.canvas.ratelimit import RateLimiter
 log = logging.getLogger("reconcile.canvas")
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+MAX_RETRY_AFTER = 120.0  # seconds: a longer Retry-After is cut to this, so one answer cannot stall a run
 _DROPPED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
@@ -66,6 +75,7 @@ class ClientStats:
     failures: int = 0  # calls that raised after their retries (or at once, for 4xx)
     pages: int = 0
     request_cost: float = 0.0  # sum of X-Request-Cost
+    waited: float = 0.0  # seconds of backoff and throttle pauses (what retries added to the run)
 
 
 @dataclass(frozen=True)
@@ -104,8 +114,8 @@ class _Counters:
     def snapshot(self) -> ClientStats:
         with self._lock:
             values = dict(self._values)
-        cost = values.pop("request_cost")
-        return ClientStats(**{k: int(v) for k, v in values.items()}, request_cost=cost)
+        cost, waited = values.pop("request_cost"), values.pop("waited")
+        return ClientStats(**{k: int(v) for k, v in values.items()}, request_cost=cost, waited=waited)
 
 
 class Transport:
@@ -218,7 +228,7 @@ class Transport:
                 log.debug("%s %s failed after %.3fs: %s", method, shown, time.monotonic() - started, reason)
                 if (idempotent or _never_sent(exc)) and failures < self.retries:
                     failures += 1
-                    self._retry_sleep(failures)
+                    self._retry_sleep(failures, method, shown, reason)
                     continue
                 raise TransportError(reason, method=method, path=str(shown)) from None
             status = answer.status_code
@@ -236,7 +246,20 @@ class Transport:
                 if throttles < self.throttle_retries:
                     throttles += 1
                     self._counters.add("retries")
-                    self.limiter.pause_all(throttles)
+                    asked = _retry_after(answer.headers.get("Retry-After"))
+                    pause = self.limiter.pause_all(throttles, at_least=asked or 0.0)
+                    self._counters.add("waited", pause)
+                    log.info(
+                        "%s %s throttled by Canvas (%s%s); all requests pause %.1f s%s, throttle retry %d of %d",
+                        method,
+                        shown,
+                        status,
+                        _remaining(answer.headers),
+                        pause,
+                        _asked(asked),
+                        throttles,
+                        self.throttle_retries,
+                    )
                     continue
                 raise Throttled(
                     f"still throttled after {throttles} retries",
@@ -249,7 +272,8 @@ class Transport:
                 self._counters.add("server_errors")
                 if idempotent and failures < self.retries:
                     failures += 1
-                    self._retry_sleep(failures)
+                    asked = _retry_after(answer.headers.get("Retry-After"))
+                    self._retry_sleep(failures, method, shown, f"Canvas answered {status}", at_least=asked)
                     continue
             if status >= 400 or 300 <= status < 400:
                 raise error_for_response(
@@ -257,9 +281,23 @@ class Transport:
                 )
             return Response(status, _json(answer, method, shown), _links(answer), answer.headers)
 
-    def _retry_sleep(self, attempt: int) -> None:
+    def _retry_sleep(
+        self, attempt: int, method: str, shown: _Shown, reason: str, *, at_least: float | None = None
+    ) -> None:
         self._counters.add("retries")
-        self.limiter.sleep(self.limiter.backoff_delay(attempt))
+        delay = max(self.limiter.backoff_delay(attempt), at_least or 0.0)
+        self._counters.add("waited", delay)
+        log.info(
+            "%s %s: %s; retry %d of %d in %.1f s%s",
+            method,
+            shown,
+            reason,
+            attempt,
+            self.retries,
+            delay,
+            _asked(at_least),
+        )
+        self.limiter.sleep(delay)
 
     # -- pagination ------------------------------------------------------------------
 
@@ -391,6 +429,34 @@ def _float(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date, RFC 9110
+    §10.2.3), at most :data:`MAX_RETRY_AFTER`; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        seconds = (when - (now or dt.datetime.now(dt.timezone.utc))).total_seconds()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _asked(retry_after: float | None) -> str:
+    return f" (Retry-After asked {retry_after:.0f} s)" if retry_after is not None else ""
+
+
+def _remaining(headers: Mapping[str, str]) -> str:
+    remaining = headers.get("X-Rate-Limit-Remaining")
+    return f", X-Rate-Limit-Remaining {remaining}" if remaining is not None else ""
 
 
 def _never_sent(exc: Exception) -> bool:

@@ -7,6 +7,7 @@ the others down.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from reconcile import __version__, exitcodes
+from reconcile.cli.common import output_options
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
@@ -52,6 +54,14 @@ class LazyGroup(click.Group):
         except click.UsageError as exc:
             raise _exit_one(exc) from None
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            raise click.UsageError(unknown_command(name, self.list_commands(ctx)), ctx=ctx)
+        return super().resolve_command(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if _importable(name))
 
@@ -70,6 +80,16 @@ class LazyGroup(click.Group):
         return command
 
 
+def unknown_command(name: str, known: list[str]) -> str:
+    """ "No such command 'plna'. Did you mean 'plan'?" (the suggestion only when one is close)."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if not close:
+        return f"No such command {name!r}. Commands: {', '.join(known)}."
+    if len(close) == 1:
+        return f"No such command {name!r}. Did you mean {close[0]!r}?"
+    return f"No such command {name!r}. Did you mean one of: {', '.join(close)}?"
+
+
 def _exit_one(exc: click.UsageError) -> click.UsageError:
     setattr(exc, "exit_code", exitcodes.ERROR)  # noqa: B010 - instance override of a ClassVar
     return exc
@@ -82,6 +102,7 @@ def _importable(name: str) -> bool:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconcile")
+@output_options
 def cli() -> None:
     """Plan and apply Canvas LMS enrollments from a roster (SIS CSV, YAML or OneRoster)."""
 

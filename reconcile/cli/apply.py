@@ -11,7 +11,14 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, load_config_or_fail
+from reconcile.cli.common import (
+    colour_for,
+    config_option,
+    echo_retry_notice,
+    load_config_or_fail,
+    output_options,
+    progress_console,
+)
 from reconcile.render.common import counted
 
 
@@ -71,6 +78,7 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
 )
 @config_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options
 def apply(
     inputs: tuple[str, ...],
     auto_approve: bool,
@@ -140,6 +148,7 @@ def apply(
                 output=output,
             )
         except (CanvasError, ClaimsError) as exc:
+            echo_retry_notice(client.stats)
             _fail(exitcodes.ERROR, str(exc))
 
 
@@ -176,14 +185,14 @@ def _plan_or_fail(paths: list[str], *, config: Any, client: Any, courses: Sequen
 def _plan_from_rosters(paths: list[str], *, config: Any, client: Any, output: str) -> Any:
     plan = _plan_or_fail(paths, config=config, client=client)
     err = output == "json"  # keep stdout for the JSON summary
-    click.echo(_render_plan(plan), err=err)
+    click.echo(_render_plan(plan, color=colour_for(sys.stderr if err else sys.stdout)), err=err)
     return plan
 
 
-def _render_plan(plan: Any) -> str:
+def _render_plan(plan: Any, *, color: bool) -> str:
     from reconcile.render import render_text
 
-    return render_text(plan, color=sys.stdout.isatty())
+    return render_text(plan, color=color)
 
 
 def _emit_in_sync(plan: Any, output: str) -> None:
@@ -211,7 +220,7 @@ def _refresh_review(*, auto_approve: bool, output: str) -> Callable[[Any, Any], 
             )
             return
         click.echo(f"Canvas changed since plan {reviewed.plan_id} was reviewed. The refreshed plan:", err=err)
-        click.echo(_render_plan(fresh), err=err)
+        click.echo(_render_plan(fresh, color=colour_for(sys.stderr if err else sys.stdout)), err=err)
         click.echo(difference_text(difference), err=err)
         if auto_approve:
             return
@@ -259,16 +268,15 @@ def _confirm(plan: Any) -> None:
 
 
 def _run(plan: Any, *, output: str, **options: Any) -> None:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from reconcile.apply import GuardTripped, LockHeld, RefreshDeclined, StalePlan, WrongCanvas, apply_plan
     from reconcile.apply.report import result_text, result_to_dict
 
-    console = Console(stderr=True)
+    console = progress_console()
     progress: Progress | None = None
     task: Any = None
-    if console.is_terminal and output == "text":
+    if console is not None and output == "text":
         progress = Progress(
             TextColumn("applying"),
             BarColumn(),
@@ -328,6 +336,9 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
         click.echo(json.dumps(result_to_dict(result), indent=1))
     else:
         click.echo(result_text(result))
+    client = options.get("client")
+    if client is not None:
+        echo_retry_notice(client.stats)
     sys.exit(result.exit_code)
 
 
@@ -336,6 +347,7 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Runs to list.")
 @config_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options
 def history(run_id: str | None, limit: int, config_path: str | None, output: str) -> None:
     """List past apply runs from the journal, or one run's operations with --run."""
     from reconcile.apply.journal import JOURNAL_FILE

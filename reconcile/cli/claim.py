@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, fail, load_config_or_fail
+from reconcile.cli.common import config_option, fail, load_config_or_fail, output_options
 from reconcile.render.common import DEFAULT_SECTION, counted
 
 ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
@@ -28,6 +28,7 @@ SHOWN = 20  # enrollments listed per course
 @click.command()
 @click.argument("rosters", nargs=-1, required=True, type=click.Path(exists=True))
 @config_option
+@output_options
 @click.option(
     "--course", "courses", multiple=True, help="Claim only in this course (SIS id or canvas:N); repeatable."
 )

@@ -7,13 +7,12 @@ Exit codes (like ``terraform plan -refresh-only -detailed-exitcode``): 0 nothing
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, fail, load_config_or_fail
+from reconcile.cli.common import colour_for, config_option, fail, load_config_or_fail, output_options
 
 OUTPUTS = ("text", "markdown", "json")
 ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
@@ -22,6 +21,7 @@ ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
 @click.command()
 @click.argument("rosters", nargs=-1, type=click.Path(exists=True))
 @config_option
+@output_options
 @click.option(
     "--course", "courses", multiple=True, help="Check only this course (SIS id or canvas:N); repeatable."
 )
@@ -36,16 +36,12 @@ ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
     show_default=True,
     help="Roster format.",
 )
-@click.option(
-    "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
-)
 def drift(
     rosters: tuple[str, ...],
     config_path: str | None,
     courses: tuple[str, ...],
     output: str,
     roster_format: str,
-    color: bool | None,
 ) -> None:
     """Compare live Canvas with what this tool last left there, for every claimed enrollment.
 
@@ -83,6 +79,5 @@ def drift(
     elif output == "markdown":
         click.echo(render_drift_markdown(report), nl=False)
     else:
-        shade = color if color is not None else sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        click.echo(render_drift_text(report, color=shade), nl=False)
+        click.echo(render_drift_text(report, color=colour_for(sys.stdout)), nl=False)
     sys.exit(exitcodes.CHANGES if report.drifted else exitcodes.OK)

@@ -7,7 +7,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -15,7 +16,15 @@ from typing import IO, Any, NoReturn
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, load_config_or_fail
+from reconcile.cli.common import (
+    config_option,
+    echo_request_figures,
+    echo_retry_notice,
+    load_config_or_fail,
+    output_options,
+    progress_console,
+)
+from reconcile.render.common import counted
 
 # Standard output is held back until the export succeeds: in memory up to this size (about
 # 300,000 CSV rows), in a temporary file beyond it.
@@ -62,7 +71,13 @@ def _fail(message: str) -> NoReturn:
 @click.option(
     "--out", type=click.Path(dir_okay=False, writable=True), help="Output file (default: standard output)."
 )
+@click.option(
+    "--config-out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the roster.custom_roles config the export needs here (default: show it on stderr).",
+)
 @config_option
+@output_options
 def export(
     courses: tuple[str, ...],
     courses_file: str | None,
@@ -71,17 +86,22 @@ def export(
     state: str,
     fmt: str,
     out: str | None,
+    config_out: str | None,
     config_path: str | None,
 ) -> None:
     """Export the live enrollments of courses from Canvas.
 
-    sis-csv writes a Canvas SIS enrollments.csv: SIS ids where Canvas has them, canvas:N
-    otherwise; roles as student/teacher/ta/observer/designer or the custom role's name.
-    SIS imports know no "invited" status, so invited and pending enrollments are written
-    as active, and rejected ones as deleted. Test-student and temporary enrollments are
-    left out. Cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.
-    Courses come in the order given (for --account, Canvas's order), each sorted by section,
-    user and role.
+    sis-csv writes a Canvas SIS enrollments.csv that plans back as "nothing to do": SIS
+    ids where Canvas has them, canvas:N otherwise; roles as student/teacher/ta/observer/
+    designer or the custom role's name; each enrollment's own state, except that pending
+    invitations are written invited and rejected ones deleted. Test-student and temporary
+    enrollments are left out. Cells starting with = + - @ are prefixed with ' so
+    spreadsheets do not run them. Courses come in the order given (for --account, Canvas's
+    order), each sorted by section, user and role.
+
+    Custom roles met in the export must be declared in the config before it validates as a
+    roster: the roster.custom_roles snippet for them (with their base roles) is shown on
+    stderr, or written to --config-out FILE.
 
     json writes a snapshot of every field the planner uses; `reconcile plan --current FILE`
     plans against it without calling Canvas.
@@ -92,7 +112,7 @@ def export(
     Needs CANVAS_API_URL (or canvas.url in the config) and CANVAS_API_TOKEN.
     """
     from reconcile.canvas import CanvasClient, CanvasError
-    from reconcile.canvas.sis_export import write_sis_csv
+    from reconcile.canvas.sis_export import custom_roles, write_sis_csv
     from reconcile.canvas.snapshot import write_snapshot
 
     chosen = sum(bool(x) for x in (courses, courses_file, account))
@@ -110,6 +130,15 @@ def export(
             filters["enrollment_term_id"] = _canvas_ref(term)
     except ValueError as exc:
         _fail(str(exc))
+    started = time.monotonic()
+    roles: dict[str, str] = {}
+
+    def noting_roles(chunks: Iterable[Any]) -> Iterator[Any]:
+        for chunk in chunks:
+            roles.update(custom_roles(chunk))
+            yield chunk
+
+    client: Any = None
     try:
         with CanvasClient.from_env(config.canvas) as client:
             if account:
@@ -119,25 +148,62 @@ def export(
             with _progress(len(refs)) as on_progress, _output(out) as handle:
                 if fmt == "json":
                     frame = client.fetch_current(refs, on_progress=on_progress, states=states)
+                    roles.update(custom_roles(frame))
                     write_snapshot(frame, handle, canvas_url=client.base_url)
                     written, skipped = len(frame), 0
                 else:
                     # each chunk of courses is written while later ones are still being fetched
                     chunks = client.fetch_current_chunks(refs, on_progress=on_progress, states=states)
-                    written, skipped = write_sis_csv(chunks, handle)
+                    written, skipped = write_sis_csv(noting_roles(chunks), handle)
             stats = client.stats
     except CanvasError as exc:
+        if client is not None:
+            echo_retry_notice(client.stats)
         _fail(str(exc))
     except (OSError, ValueError) as exc:
         _fail(str(exc))
-    note = f" ({skipped} test-student/temporary enrollments left out)" if skipped else ""
-    retried = f", {stats.retries} retried" if stats.retries else ""
+    _custom_roles_config(roles, declared=config.roster.custom_roles, config_out=config_out)
+    note = f" ({counted(skipped, 'test-student/temporary enrollment')} left out)" if skipped else ""
     if out or sys.stderr.isatty():
         click.echo(
-            f"Exported {written} enrollments from {len(refs)} courses{note}; "
-            f"{stats.requests} requests{retried}.",
+            f"Exported {counted(written, 'enrollment')} from {counted(len(refs), 'course')}{note}.", err=True
+        )
+        echo_request_figures(stats, time.monotonic() - started)
+    else:
+        echo_retry_notice(stats)
+
+
+def _custom_roles_config(roles: dict[str, str], *, declared: dict[str, Any], config_out: str | None) -> None:
+    """The ``roster.custom_roles`` an export needs: to ``config_out`` when given (every custom
+    role met), else on stderr when some are not declared in the config in use yet."""
+    import yaml
+
+    if config_out:
+        document = {"roster": {"custom_roles": dict(sorted(roles.items()))}}
+        try:
+            Path(config_out).write_text(
+                "# Custom roles met by `reconcile export`, with their base roles: merge into reconcile.yaml\n"
+                + yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            _fail(f"cannot write {config_out}: {exc.strerror or exc}")
+        click.echo(
+            f"Wrote the roster.custom_roles config for {counted(len(roles), 'custom role')} to {config_out}.",
             err=True,
         )
+        return
+    missing = {name: base for name, base in sorted(roles.items()) if name not in declared}
+    if not missing:
+        return
+    snippet = yaml.safe_dump({"roster": {"custom_roles": missing}}, sort_keys=False, allow_unicode=True)
+    click.echo(
+        f"The export names {counted(len(missing), 'custom role')} that the config does not declare; "
+        "add this to reconcile.yaml before planning it (or use --config-out FILE):\n"
+        + "".join(f"  {line}\n" for line in snippet.splitlines()),
+        err=True,
+        nl=False,
+    )
 
 
 def _course_refs(courses: tuple[str, ...], courses_file: str | None) -> list[str]:
@@ -206,15 +272,15 @@ def _output(out: str | None) -> Iterator[IO[str]]:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on a terminal; nothing at all otherwise (cron, CI, pipes)."""
-    if not sys.stderr.isatty() or total < 2:
+    """A rich progress bar on a terminal; nothing at all otherwise (cron, CI, pipes, NO_COLOR)."""
+    console = progress_console()
+    if console is None or total < 2:
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("courses", total=total)
 
         def update(done: int, _total: int) -> None:
@@ -225,10 +291,9 @@ def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
 
 @contextmanager
 def _spinner(message: str) -> Iterator[None]:
-    if not sys.stderr.isatty():
+    console = progress_console()
+    if console is None:
         yield
         return
-    from rich.console import Console
-
-    with Console(stderr=True).status(message):
+    with console.status(message):
         yield

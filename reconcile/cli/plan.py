@@ -7,16 +7,24 @@ never 2, because 2 means "changes present" here.
 
 from __future__ import annotations
 
-import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, load_config_or_fail
+from reconcile.cli.common import (
+    colour_for,
+    config_option,
+    echo_request_figures,
+    echo_retry_notice,
+    load_config_or_fail,
+    output_options,
+    progress_console,
+)
 from reconcile.render.common import counted
 
 OUTPUTS = ("text", "markdown", "json")
@@ -26,12 +34,6 @@ ROSTER_FORMATS = ("auto", "sis-csv", "yaml", "oneroster")
 def _fail(message: str, *, code: int = exitcodes.ERROR) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
-
-
-def _colour(flag: bool | None) -> bool:
-    if flag is not None:
-        return flag
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 @click.command()
@@ -61,9 +63,7 @@ def _colour(flag: bool | None) -> bool:
     show_default=True,
     help="Roster format.",
 )
-@click.option(
-    "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
-)
+@output_options
 def plan(
     rosters: tuple[str, ...],
     config_path: str | None,
@@ -73,25 +73,31 @@ def plan(
     courses: tuple[str, ...],
     snapshot: str | None,
     roster_format: str,
-    color: bool | None,
 ) -> None:
     """Compare ROSTER files with Canvas and show the operations that would make Canvas match.
 
     Nothing in Canvas is changed. Save the plan with --out and apply exactly that file with
-    `reconcile apply plan.json` after review.
+    `reconcile apply plan.json` after review. The plan goes to standard output; the request
+    figures (requests, retried, throttled, seconds) follow on standard error.
     """
     from reconcile.apply.claims import ClaimsError
+    from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
     from reconcile.canvas.snapshot import SnapshotError
     from reconcile.pipeline import RosterInvalid, make_plan, save_plan
     from reconcile.render import render
 
     config = load_config_or_fail(config_path)
+    started = time.monotonic()
+    client: Any = None
     try:
+        if snapshot is None:
+            client = CanvasClient.from_env(config.canvas)
         with _progress() as on_progress:
             result, _ = make_plan(
                 list(rosters),
                 config=config,
+                client=client,
                 courses=list(courses) or None,
                 current_snapshot=snapshot,
                 roster_format=None if roster_format == "auto" else roster_format,
@@ -109,17 +115,27 @@ def plan(
         OSError,
         UnicodeDecodeError,
     ) as exc:  # one clear line each
+        if client is not None:
+            echo_retry_notice(client.stats)
         _fail(_one_line(exc))
+    finally:
+        if client is not None:
+            client.close()
     if out_path:
         try:
             save_plan(result, out_path)
         except OSError as exc:
             _fail(f"cannot write the plan to {out_path}: {exc.strerror or exc}")
-    click.echo(render(result, output, color=output == "text" and _colour(color)), nl=False)
+    click.echo(render(result, output, color=output == "text" and colour_for(sys.stdout)), nl=False)
     if out_path and output == "text":
-        click.echo(
-            f"\nSaved the plan to {out_path}. Apply exactly this plan with: reconcile apply {out_path}"
-        )
+        if result.operations:
+            click.echo(
+                f"\nSaved the plan to {out_path}. Apply exactly this plan with: reconcile apply {out_path}"
+            )
+        else:
+            click.echo(f"\nSaved the plan to {out_path}; it has nothing to apply.")
+    if client is not None:
+        echo_request_figures(client.stats, time.monotonic() - started)
     if result.tripped_guards:
         sys.exit(exitcodes.GUARD)
     if detailed_exitcode and result.operations:
@@ -132,10 +148,8 @@ def plan(
 @click.option(
     "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="What to print."
 )
-@click.option(
-    "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
-)
-def show(plan_file: str, output: str, color: bool | None) -> None:
+@output_options
+def show(plan_file: str, output: str) -> None:
     """Show a saved plan file as text, Markdown (for CI pages) or JSON."""
     from reconcile.pipeline import load_plan
     from reconcile.plan import PlanFormatError
@@ -147,16 +161,16 @@ def show(plan_file: str, output: str, color: bool | None) -> None:
         _fail(f"{plan_file}: {exc}")
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {plan_file}: {exc}")
-    click.echo(render(saved, output, color=output == "text" and _colour(color)), nl=False)
+    click.echo(render(saved, output, color=output == "text" and colour_for(sys.stdout)), nl=False)
 
 
 @contextmanager
 def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr while courses are fetched, only on a terminal."""
-    if not sys.stderr.isatty():
+    """A rich progress bar on stderr while courses are fetched, only on a terminal (and with colour)."""
+    console = progress_console()
+    if console is None:
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -164,7 +178,7 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("fetch", total=None)

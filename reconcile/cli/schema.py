@@ -7,10 +7,12 @@ import json
 import click
 
 from reconcile import schemas
+from reconcile.cli.common import output_options
 
 
 @click.command()
 @click.argument("name", type=click.Choice(schemas.NAMES))
+@output_options
 def schema(name: str) -> None:
     """Print the JSON Schema for a roster, config, plan or simulator seed document."""
     try:

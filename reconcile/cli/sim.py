@@ -12,8 +12,12 @@ from types import FrameType
 
 import click
 
+from reconcile.cli.common import output_options
+from reconcile.render.common import counted
+
 
 @click.group()
+@output_options
 def sim() -> None:
     """The local Canvas simulator (for tests, benchmarks and demos)."""
 
@@ -24,7 +28,8 @@ def sim() -> None:
     "seed_path",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Seed file (YAML or JSON, schemas/sim-seed.schema.json).",
+    help="Seed file (YAML or JSON) describing the institution; `reconcile schema sim-seed` prints its "
+    "JSON Schema, `reconcile sim generate` writes one.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -90,6 +95,7 @@ def sim() -> None:
     type=click.FloatRange(min=0),
     help="Extra throttle cost per item of a list page.",
 )
+@output_options
 def serve(
     seed_path: Path,
     host: str,
@@ -107,7 +113,8 @@ def serve(
 ) -> None:
     """Serve the Enrollments API on HOST:PORT until interrupted.
 
-    The first line printed is "listening on http://HOST:PORT".
+    The first line printed is "listening on http://HOST:PORT". Clients authenticate with
+    the seed's tokens (its `tokens:` list; see `reconcile schema sim-seed`).
     """
     from reconcile.sim import SeedError, Simulator
 
@@ -184,6 +191,7 @@ def serve(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output file (.json is fastest to load; .yaml/.yml writes YAML).",
 )
+@output_options
 def generate(
     courses: int,
     students_per_course: int,
@@ -194,7 +202,8 @@ def generate(
     second_logins: float,
     out: Path,
 ) -> None:
-    """Write a deterministic synthetic institution as a simulator seed."""
+    """Write a deterministic synthetic institution as a simulator seed, and print the API
+    tokens it holds (for CANVAS_API_TOKEN)."""
     from reconcile.sim.generate import generate as build
 
     started = time.perf_counter()
@@ -224,6 +233,9 @@ def generate(
     ]
     extra = "".join(f", {e}" for e in extras if e)
     click.echo(
-        f"wrote {out}: {len(doc['courses'])} courses, {len(doc['users'])} users, "
-        f"{len(doc['enrollments'])} enrollments{extra} in {time.perf_counter() - started:.1f}s"
+        f"wrote {out}: {counted(len(doc['courses']), 'course')}, {counted(len(doc['users']), 'user')}, "
+        f"{counted(len(doc['enrollments']), 'enrollment')}{extra} in {time.perf_counter() - started:.1f}s"
     )
+    for entry in doc.get("tokens", []):
+        who = "account admin" if entry.get("admin") else "user"
+        click.echo(f"token {entry['token']} ({who}, user id {entry['user_id']})")

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,8 +20,11 @@ from pathlib import Path
 import click
 
 from reconcile import exitcodes
+from reconcile.cli.common import LOG_ENV, colour_for, output_options, verbosity
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# The demo's world and rosters are package data: reconcile/_examples is a link to the
+# repository's examples/ folder, and a built wheel carries copies of the files used here.
+EXAMPLES = Path(__file__).resolve().parents[1] / "_examples"
 SEED = EXAMPLES / "sim" / "university.yaml"
 ADMIN_TOKEN = "demo-admin-token"
 TEACHER_TOKEN = "demo-teacher-token"  # Grace Hopper, teacher of MATH101-F26 in the seed
@@ -126,13 +130,14 @@ def _truncate(source: Path, target: Path, *, keep_rows: int) -> None:
 @click.option(
     "--keep", is_flag=True, help="Keep the scratch folder with the plans and journal, and print it."
 )
+@output_options
 def demo(pause: float, keep: bool) -> None:
     """Tell the whole plan/apply story against the built-in Canvas simulator (what `make demo` runs)."""
     from reconcile.sim import Simulator
 
     if not SEED.exists():
         raise click.ClickException(
-            "the demo needs the examples/ folder of a source checkout (git clone, then make demo)"
+            f"the demo's files are missing from this installation ({SEED} not found); reinstall canvas-reconcile"
         )
     started = time.monotonic()
     story = _Story(pause=pause)
@@ -143,15 +148,22 @@ def demo(pause: float, keep: bool) -> None:
     shutil.copy(EXAMPLES / "demo" / "enrollments-next-day.csv", scratch / "enrollments-next-day.csv")
     _truncate(scratch / "enrollments.csv", scratch / "enrollments-truncated.csv", keep_rows=12)
 
+    # The story's commands run in this process as fresh invocations: hand them this one's
+    # colour and log choices the way a person would, through the environment.
+    settings: dict[str, str] = {}
+    if not colour_for(sys.stdout):
+        settings["NO_COLOR"] = "1"
+    if verbosity():
+        settings[LOG_ENV] = "debug" if verbosity() > 1 else "info"
     simulator = Simulator.from_seed(SEED)
     with (
         simulator.serve() as url,
-        _environment(CANVAS_API_URL=url, CANVAS_API_TOKEN=ADMIN_TOKEN),
+        _environment(CANVAS_API_URL=url, CANVAS_API_TOKEN=ADMIN_TOKEN, **settings),
         _cwd(scratch),
     ):
         click.secho("canvas-reconcile demo", bold=True)
         click.echo(
-            f"A Canvas simulator is serving Northfield University (examples/sim/university.yaml) at {url}.\n"
+            f"A Canvas simulator is serving Northfield University, the example institution, at {url}.\n"
             f"Working in {scratch}; the commands below read the Canvas URL and token from the environment:\n"
             f"  export CANVAS_API_URL={url} CANVAS_API_TOKEN=<admin token>"
         )

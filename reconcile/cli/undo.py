@@ -6,13 +6,12 @@ Exit codes as ``reconcile plan``: 0 written, 3 its guards trip (apply will refus
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, fail, load_config_or_fail
+from reconcile.cli.common import colour_for, config_option, fail, load_config_or_fail, output_options
 
 OUTPUTS = ("text", "markdown", "json")
 
@@ -20,6 +19,7 @@ OUTPUTS = ("text", "markdown", "json")
 @click.command()
 @click.argument("run_id")
 @config_option
+@output_options
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Save the undo plan here."
 )
@@ -32,12 +32,7 @@ OUTPUTS = ("text", "markdown", "json")
 @click.option(
     "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="What to print."
 )
-@click.option(
-    "--color/--no-color", "color", default=None, help="Colour the text output (default: on a terminal)."
-)
-def undo(
-    run_id: str, config_path: str | None, out_path: str, only: str | None, output: str, color: bool | None
-) -> None:
+def undo(run_id: str, config_path: str | None, out_path: str, only: str | None, output: str) -> None:
     """Write a plan that puts back what apply run RUN_ID changed (see `reconcile history`).
 
     Enrollments the run removed are restored in place (same enrollment id, section and
@@ -67,8 +62,7 @@ def undo(
         save_plan(plan, out_path)
     except OSError as exc:
         fail(f"cannot write the plan to {out_path}: {exc.strerror or exc}")
-    shade = color if color is not None else sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render(plan, output, color=output == "text" and shade), nl=False)
+    click.echo(render(plan, output, color=output == "text" and colour_for(sys.stdout)), nl=False)
     if output == "text":
         click.echo(
             f"\nUndo plan for run {plan.policy['undo']['run_id']} ({found.enrollments} enrollments it touched) "

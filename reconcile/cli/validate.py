@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import exitcodes
-from reconcile.cli.common import config_option, load_config_or_fail
+from reconcile.cli.common import config_option, load_config_or_fail, output_options
 from reconcile.render.common import counted
 from reconcile.roster import FORMATS, load_rosters
 from reconcile.roster.summary import summarise
@@ -35,6 +35,7 @@ MAX_WARNINGS = 100  # per run in text output; JSON always carries them all
     show_default=True,
     help="text: problems on stderr, summary on stdout; json: one document on stdout.",
 )
+@output_options
 def validate(rosters: tuple[str, ...], config_path: str | None, roster_format: str, output: str) -> None:
     """Check ROSTER files (SIS CSV, YAML, OneRoster folder or zip) before any Canvas call.
 

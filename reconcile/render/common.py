@@ -169,3 +169,24 @@ def claims_line(plan: Plan) -> str | None:
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``counted(1, "enrollment")`` -> "1 enrollment"; ``counted(2, ...)`` -> "2 enrollments"."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def request_figures(*, requests: int, retried: int, throttled: int, seconds: float) -> str:
+    """The one line of request figures that ``plan``, ``apply`` and ``export`` end with:
+    "Requests: 14 (1 retried, 0 throttled) in 0.3 s"."""
+    return f"Requests: {requests} ({retried} retried, {throttled} throttled) in {seconds:.1f} s"
+
+
+def retry_notice(*, retried: int, throttled: int, waited: float) -> str | None:
+    """One line saying that retries or throttling stretched a run, or None when they did not."""
+    if not (retried or throttled) or waited <= 0:
+        return None
+    parts = []
+    if throttled:
+        parts.append(f"Canvas throttled {counted(throttled, 'request')}")
+    errors = retried - throttled  # a throttled answer is retried too
+    if errors == 1:
+        parts.append("1 request was retried after an error")
+    elif errors > 1:
+        parts.append(f"{errors} requests were retried after errors")
+    return f"Note: {' and '.join(parts)}; waiting added {waited:.1f} s. Run with -v to see each retry."

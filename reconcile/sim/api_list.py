@@ -289,16 +289,17 @@ def _page(
                 break
             found.append(e)
     includes = frozenset(str(v) for v in as_list(req.params.get("include")))
-    cache: dict[int, CourseRights] = {}
+    view = View(req.base_url, req.caller, rights, includes, with_user=True, sis_context=sis_context)
+    views: dict[int, View] = {}  # per course, for a user list
     fragments = []
     for e in found:
-        view_rights = rights
         if per_course_rights:
-            if e.course_id not in cache:
-                cache[e.course_id] = req.rights(store.courses[e.course_id])
-            view_rights = cache[e.course_id]
-        view = View(req.base_url, req.caller, view_rights, includes, with_user=True, sis_context=sis_context)
-        fragments.append(enrollment_fragment(store, e, view))
+            if e.course_id not in views:
+                course_rights = req.rights(store.courses[e.course_id])
+                views[e.course_id] = View(req.base_url, req.caller, course_rights, includes, with_user=True)
+            fragments.append(enrollment_fragment(store, e, views[e.course_id]))
+        else:
+            fragments.append(enrollment_fragment(store, e, view))
     current = str(req.params.get("page") or "first")
     next_page = None
     if more:

@@ -224,27 +224,6 @@ def _observes_back(store: Store, observer_id: int, student: Enrollment) -> bool:
     return False
 
 
-def link_created(store: Store, link: ObserverLink) -> None:
-    """``UserObservationLink#create_linked_enrollments``: observer rows for the student's
-    enrollments that are not rejected, completed or deleted, in course order."""
-    observer = store.users[link.observer_id]
-    rows = [
-        store.enrollments[k[2]]
-        for k in store.user_index.get(link.student_id, ())
-        if k[0] == "StudentEnrollment"
-    ]
-    for student in sorted(rows, key=lambda e: (e.course_id, e.id)):
-        if student.workflow_state in NOT_ACTIVE_OR_PENDING:
-            continue
-        course = store.courses[student.course_id]
-        if (
-            course.workflow_state == "deleted"
-            or store.sections[student.course_section_id].workflow_state != "active"
-        ):
-            continue  # enrollment.valid? fails
-        create_linked_enrollment_for(store, student, observer, before_section=None)
-
-
 def link_removed(store: Store, link: ObserverLink) -> None:
     """``remove_linked_enrollments``: every observer row of the pair is soft-deleted."""
     now = store.now()
@@ -257,29 +236,52 @@ def link_removed(store: Store, link: ObserverLink) -> None:
             e.updated_at = now
 
 
-def load_linked(store: Store) -> None:
-    """At seed load: the observer rows Canvas would have made for every active link."""
-    for link in sorted(store.links.values(), key=lambda lk: lk.id):
-        if link.workflow_state == "deleted":
+def _linkable_rows(store: Store, student_id: int) -> list[Enrollment]:
+    """The student's rows that linking covers: not rejected, completed or deleted, and valid
+    (course not deleted, section active), in course order."""
+    rows = []
+    for key in store.user_index.get(student_id, ()):
+        if key[0] != "StudentEnrollment":
             continue
-        observer = store.users[link.observer_id]
-        if observer.workflow_state == "deleted":
-            continue
-        before = store.next_ids["enrollment"]
-        link_created(store, link)
-        # rows made at load carry the student row's timestamps, so a seed loads the same way
-        # on every run
-        for enrollment_id in range(before, store.next_ids["enrollment"]):
-            made = store.enrollments.get(enrollment_id)
-            if made is not None:
-                student = _student_row_of(store, made)
-                if student is not None:
-                    made.created_at, made.updated_at = student.created_at, student.updated_at
-
-
-def _student_row_of(store: Store, observer_row: Enrollment) -> Enrollment | None:
-    for key in store.section_index.get(observer_row.course_section_id, ()):
         e = store.enrollments[key[2]]
-        if e.type == "StudentEnrollment" and e.user_id == observer_row.associated_user_id:
-            return e
-    return None
+        if e.workflow_state in NOT_ACTIVE_OR_PENDING:
+            continue
+        if (
+            store.courses[e.course_id].workflow_state == "deleted"
+            or store.sections[e.course_section_id].workflow_state != "active"
+        ):
+            continue  # enrollment.valid? fails
+        rows.append(e)
+    return sorted(rows, key=lambda e: (e.course_id, e.id))
+
+
+def link_created(store: Store, link: ObserverLink) -> None:
+    """``UserObservationLink#create_linked_enrollments``: observer rows for the student's
+    enrollments that are not rejected, completed or deleted, in course order."""
+    observer = store.users[link.observer_id]
+    for student in _linkable_rows(store, link.student_id):
+        create_linked_enrollment_for(store, student, observer, before_section=None)
+
+
+def load_linked(store: Store) -> None:
+    """At seed load: the observer rows linking would have made that the seed does not list.
+
+    A row the seed lists for the pair and section is kept as written, whatever its state (an
+    observer row deleted by hand after linking stays deleted). Rows made here carry the
+    student row's timestamps, so a seed loads the same way on every run.
+    """
+    for link in sorted(store.links.values(), key=lambda lk: lk.id):
+        observer = store.users[link.observer_id]
+        if link.workflow_state == "deleted" or observer.workflow_state == "deleted":
+            continue
+        for student in _linkable_rows(store, link.student_id):
+            if (
+                linked_enrollment_for(store, observer.id, student.user_id, student.course_section_id)
+                is not None
+            ):
+                continue
+            before = store.next_ids["enrollment"]
+            create_linked_enrollment_for(store, student, observer, before_section=None)
+            made = store.enrollments.get(before)
+            if made is not None:
+                made.created_at, made.updated_at = student.created_at, student.updated_at

@@ -43,14 +43,18 @@ def user_json(store: Store, user: User, view: View) -> dict[str, Any]:
         "sortable_name": user.sortable_name,
         "short_name": user.short_name,
     }
-    login = pseudonyms.for_user(store, user.id, view.sis_context)
-    if view.rights.read_sis:
-        body["sis_user_id"] = login.sis_user_id if login else None
-        body["integration_id"] = login.integration_id if login else None
-    if view.rights.manage_sis:
+    rights = view.rights
+    if rights.read_sis or rights.view_user_logins:
+        login = pseudonyms.for_user(store, user.id, view.sis_context)
+        if rights.read_sis:
+            body["sis_user_id"] = login.sis_user_id if login else None
+            body["integration_id"] = login.integration_id if login else None
+        if rights.manage_sis:
+            body["sis_import_id"] = None
+        if rights.view_user_logins and login is not None and login.unique_id is not None:
+            body["login_id"] = login.unique_id
+    elif rights.manage_sis:
         body["sis_import_id"] = None
-    if view.rights.view_user_logins and login is not None and login.unique_id is not None:
-        body["login_id"] = login.unique_id
     if "avatar_url" in view.includes:
         body["avatar_url"] = f"{view.base_url}/images/messages/avatar-50.png"
     if "uuid" in view.includes:
@@ -143,7 +147,7 @@ def enrollment_fragment(store: Store, e: Enrollment, view: View) -> str:
         return _ENCODE(enrollment_json(store, e, view))
     # The embedded user's pseudonym can depend on the user's other rows (several logins only).
     shown = None
-    if view.with_user and len(store.pseudonyms.get(e.user_id, ())) > 1:
+    if view.with_user and e.user_id in store.several_logins:
         login = pseudonyms.for_user(store, e.user_id, view.sis_context)
         shown = login.id if login else None
     key = (

@@ -96,6 +96,7 @@ class Store:
         # every user's pseudonyms in position order; the first one holds the user's own ids
         self.pseudonyms: dict[int, tuple[Pseudonym, ...]] = {}
         self.pseudonym_by_id: dict[int, Pseudonym] = {}
+        self.several_logins: set[int] = set()  # users with more than one pseudonym
         self.links: dict[int, ObserverLink] = {}
         self.links_of_student: dict[int, list[int]] = {}
         self.links_of_observer: dict[int, list[int]] = {}
@@ -161,45 +162,62 @@ class Store:
         self._index("section", "integration", section.integration_id, section.id)
         self.next_ids["section"] = max(self.next_ids["section"], section.id + 1)
 
-    def add_user(self, user: User, extra_pseudonyms: tuple[dict[str, Any], ...] = ()) -> None:
+    def add_user(
+        self, user: User, extra_pseudonyms: tuple[dict[str, Any], ...] = ()
+    ) -> list[tuple[int, str, str, int]]:
         """Add a user; its own ids become its first pseudonym, ``extra_pseudonyms`` (dicts
-        with login_id, sis_user_id, integration_id, workflow_state) the following ones."""
+        with login_id, sis_user_id, integration_id, workflow_state) the following ones.
+
+        Returns the clashes with other users' live logins, as (position, column, value,
+        owner): Canvas's unique indexes allow an SIS id, integration id or login id (any
+        case) on one user of the root account only. The first owner keeps the id.
+        """
         self.users[user.id] = user
         self.user_index.setdefault(user.id, [])
         self._index("user", "uuid", user.uuid, user.id)
-        logins: list[dict[str, Any]] = []
+        made: list[Pseudonym] = []
         if user.sis_user_id or user.integration_id or user.login_id:
-            logins.append(
-                {
-                    "login_id": user.login_id,
-                    "sis_user_id": user.sis_user_id,
-                    "integration_id": user.integration_id,
-                }
+            made.append(
+                Pseudonym(
+                    id=self.new_id("pseudonym"),
+                    user_id=user.id,
+                    position=1,
+                    unique_id=user.login_id,
+                    sis_user_id=user.sis_user_id,
+                    integration_id=user.integration_id,
+                )
             )
-        logins.extend(extra_pseudonyms)
-        made = []
-        for position, login in enumerate(logins, start=1):
-            pseudonym = Pseudonym(
-                id=self.new_id("pseudonym"),
-                user_id=user.id,
-                position=position,
-                unique_id=login.get("login_id"),
-                sis_user_id=login.get("sis_user_id"),
-                integration_id=login.get("integration_id"),
-                workflow_state=login.get("workflow_state", "active"),
+        for login in extra_pseudonyms:
+            made.append(
+                Pseudonym(
+                    id=self.new_id("pseudonym"),
+                    user_id=user.id,
+                    position=len(made) + 1,
+                    unique_id=login.get("login_id"),
+                    sis_user_id=login.get("sis_user_id"),
+                    integration_id=login.get("integration_id"),
+                    workflow_state=login.get("workflow_state", "active"),
+                )
             )
-            made.append(pseudonym)
+        clashes: list[tuple[int, str, str, int]] = []
+        lookup = self._lookup
+        for pseudonym in made:
             self.pseudonym_by_id[pseudonym.id] = pseudonym
-            if pseudonym.workflow_state != "deleted":
-                # lookups go through the user's live pseudonyms (has_one :pseudonym is active ones)
-                self._index("user", "sis", pseudonym.sis_user_id, user.id)
-                self._index("user", "integration", pseudonym.integration_id, user.id)
-                self._index("user", "login", pseudonym.unique_id, user.id)
+            if pseudonym.workflow_state == "deleted":
+                continue  # lookups go through live logins only (has_one :pseudonym is active ones)
+            for column, value in (
+                ("sis", pseudonym.sis_user_id),
+                ("integration", pseudonym.integration_id),
+                ("login", pseudonym.unique_id.casefold() if pseudonym.unique_id else None),
+            ):
+                if value:
+                    owner = lookup.setdefault(("user", column, value), user.id)
+                    if owner != user.id:
+                        clashes.append((pseudonym.position, column, value, owner))
         self.pseudonyms[user.id] = tuple(made)
-
-    def login_owner(self, column: str, value: str) -> int | None:
-        """The user an SIS, integration or login id already belongs to (seed validation)."""
-        return self._lookup.get(("user", column, value.casefold() if column == "login" else value))
+        if len(made) > 1:
+            self.several_logins.add(user.id)
+        return clashes
 
     def add_role(self, role: Role) -> None:
         self.roles[role.id] = role

@@ -393,3 +393,33 @@ def test_observer_of_a_new_student_waits_for_the_students_canvas_id(university, 
         assert student.ended_at is not None and observer.started_at is not None
         assert student.ended_at <= observer.started_at
         assert rows[observer.enrollment_id]["associated_user_id"] == rows[student.enrollment_id]["user_id"]
+
+
+def test_history_has_a_header_row_and_shows_what_an_update_changed(world) -> None:
+    roster = world.tmp / "later-end.csv"
+    roster.write_text(
+        ROSTER.read_text().replace(
+            "S0009,student,active,2026-09-01T00:00:00Z,2026-12-15T23:59:59Z",
+            "S0009,student,active,2026-09-01T00:00:00Z,2026-12-20T23:59:59Z",
+        )
+    )
+    plan = plan_live([roster], config=world.config, client=world.client)
+    update = next(op for op in plan.operations if op.action.value == "update")
+    assert update.target.user == "sis_user_id:S0009"
+    plan_path = world.tmp / "later.json"
+    plan_path.write_text(plan_to_json(plan), encoding="utf-8")
+    assert invoke(world, str(plan_path)).exit_code == 0
+    listing = CliRunner().invoke(cli, ["history", "-c", str(world.config_path)], env=world.env)
+    header, row = listing.output.splitlines()[:2]
+    assert header.split() == ["run", "started", "outcome", "plan", "by", "operations"]
+    assert row.split()[2] == "ok"
+    assert [header.index(word) for word in ("started", "outcome", "plan")] == [
+        row.index(value) for value in (row.split()[1], row.split()[2], row.split()[3])
+    ]  # the columns line up
+    run_id = row.split()[0]
+    detail = CliRunner().invoke(
+        cli, ["history", "--run", run_id, "-c", str(world.config_path)], env=world.env
+    )
+    line = next(text for text in detail.output.splitlines() if " update " in text)
+    assert "sis_user_id:S0009" in line and "end_at 2026-12-15T23:59:59Z -> 2026-12-20T23:59:59Z" in line
+    assert "-> active" not in line

@@ -116,3 +116,25 @@ def test_journal_baseline_round_trip(tmp_path: Path) -> None:
         assert journal.baseline("p") is None
         journal.save_baseline("p", {"C1": {1: "aa", 2: "bb"}, "C2": {}})
         assert journal.baseline("p") == {"C1": {1: "aa", 2: "bb"}, "C2": {}}
+
+
+def test_a_journal_from_before_the_change_column_opens_and_gains_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    path = tmp_path / "journal.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(jr._SCHEMA.replace("    change TEXT,\n", ""))  # the schema as it was
+    old.execute(
+        "INSERT INTO operations (plan_id, op_id, seq, action, course, section, user, role, status)"
+        " VALUES ('p', 'o', 0, 'update', 'c', NULL, 'u', 'StudentEnrollment', 'pending')"
+    )
+    old.commit()
+    old.close()
+    with jr.Journal(path) as journal:
+        assert journal.operations("p")["o"].change is None
+        journal.register_operations(
+            "p",
+            [{"op_id": "o2", "seq": 1, "action": "update", "course": "c", "section": None, "user": "u",
+              "role": "StudentEnrollment", "change": "end_at a -> b"}],
+        )  # fmt: skip
+        assert journal.operations("p")["o2"].change == "end_at a -> b"

@@ -302,7 +302,7 @@ def test_a_token_that_may_not_look_users_up_checks_them_course_by_course(setup) 
         cli, ["plan", str(roster), "-c", str(setup.config), "--output", "json"], env=env
     )
     assert result.exit_code in (0, 3), result.output
-    warnings = json.loads(result.output)["warnings"]
+    warnings = json.loads(result.stdout)["warnings"]
     unknown = [w for w in warnings if w["code"] == "unknown_user"]
     assert [w["user"] for w in unknown] == ["sis_user_id:S9999"]
     assert "users_not_checked" not in {w["code"] for w in warnings}

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 
 import pandas as pd
@@ -51,7 +52,7 @@ def test_sis_csv_export_of_three_courses(uni) -> None:  # type: ignore[no-untype
         "limit_section_privileges",
     ]
     by = {(r["course_id"], r["user_id"], r["role"]): r for r in rows}
-    assert by[("MATH101-F26", "S0011", "student")]["status"] == "active"  # invited -> active
+    assert by[("MATH101-F26", "S0011", "student")]["status"] == "invited"  # a pending invitation stays one
     assert by[("MATH101-F26", "S0014", "student")]["status"] == "deleted"  # rejected -> deleted
     assert by[("MATH101-F26", "S0012", "student")]["status"] == "completed"
     assert by[("MATH101-F26", "S0010", "student")]["status"] == "inactive"
@@ -66,7 +67,12 @@ def test_sis_csv_export_of_three_courses(uni) -> None:  # type: ignore[no-untype
     # test student and the temporary teacher are left out
     assert not [r for r in rows if r["user_id"] in {"T1005", "canvas:39"}]
     assert len(rows) == 19 - 1 + 16 + 9 - 1
-    assert result.stderr == ""  # quiet when not on a terminal and writing to stdout
+    # quiet when not on a terminal and writing to stdout, but for what the config lacks:
+    assert result.stderr == (
+        "The export names 1 custom role that the config does not declare; add this to reconcile.yaml "
+        "before planning it (or use --config-out FILE):\n"
+        "  roster:\n    custom_roles:\n      Grader: ta\n"
+    )
 
 
 def test_json_export_round_trips_through_read_snapshot(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -295,3 +301,36 @@ def test_progress_bar_on_a_terminal_only(serve, tmp_path) -> None:  # type: igno
     assert "Exported 120 enrollments from 40 courses" in screen
     assert len(rows_of((tmp_path / "out.csv").read_text())) == 120
     assert ADMIN not in screen
+
+
+def test_custom_roles_config_goes_to_a_file_and_makes_the_export_validate(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out, config = tmp_path / "enrollments.csv", tmp_path / "roles.yaml"
+    result = run(uni, [*UNI_COURSES, "--out", str(out), "--config-out", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote the roster.custom_roles config for 1 custom role to {config}." in result.stderr
+    assert "add this to reconcile.yaml" not in result.stderr
+    import yaml
+
+    assert yaml.safe_load(config.read_text()) == {"roster": {"custom_roles": {"Grader": "ta"}}}
+    undeclared = CliRunner().invoke(cli, ["validate", str(out)])
+    assert undeclared.exit_code == 1 and 'unknown role "Grader"' in undeclared.output
+    declared = CliRunner().invoke(cli, ["validate", str(out), "-c", str(config)])
+    assert declared.exit_code == 0, declared.output
+
+
+def test_no_custom_roles_snippet_when_the_config_declares_them(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "reconcile.yaml"
+    config.write_text("roster:\n  custom_roles:\n    Grader: ta\n")
+    result = run(uni, [*UNI_COURSES, "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    students_only = run(uni, ["--course", "HIST200-F26"])  # no custom role met: nothing to say
+    assert students_only.exit_code == 0 and students_only.stderr == ""
+
+
+def test_summary_counts_nouns_and_ends_with_the_request_figures(uni, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run(uni, ["--course", "HIST200-F26", "--out", str(tmp_path / "one.csv")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Exported 8 enrollments from 1 course (1 test-student/temporary enrollment left out)."
+    assert re.fullmatch(r"Requests: 1 \(0 retried, 0 throttled\) in \d+\.\d s", lines[1]), lines

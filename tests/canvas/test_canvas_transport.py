@@ -380,3 +380,78 @@ def test_send_refuses_unresolved_or_foreign_requests(scripted: ScriptedServer, f
         with pytest.raises(ValueError, match="/api/v1/"):
             client.send(Request("GET", "https://elsewhere.example.com/api/v1/x"))
     assert scripted.seen == []
+
+
+def test_retry_after_on_a_5xx_is_honoured(scripted: ScriptedServer, fake_time: FakeTime) -> None:
+    # Canvas sends no Retry-After (facts §11), but a proxy or load balancer in front of it may.
+    scripted.script = sequence(
+        Answer(503, "maintenance", {"Retry-After": "7"}),
+        Answer(200, {"id": 2, "workflow_state": "completed"}),
+    )
+    with client_for(scripted, fake_time) as client:
+        assert client.get_progress(2).done
+        stats = client.stats
+    assert fake_time.slept == [7.0]  # the jittered backoff for a first retry is at most 0.5 s
+    assert stats.retries == 1 and stats.waited == 7.0
+
+
+def test_retry_after_on_a_throttled_answer_pauses_every_request(
+    scripted: ScriptedServer, fake_time: FakeTime
+) -> None:
+    throttled = Answer(429, "429 Too Many Requests (Rate Limit Exceeded)\n", {"Retry-After": "4"})
+    scripted.script = sequence(throttled, Answer(200, {"id": 1, "workflow_state": "queued"}))
+    with client_for(scripted, fake_time) as client:
+        client.get_progress(1)
+        assert client.stats.throttled == 1 and client.stats.waited >= 4.0
+    assert sum(fake_time.slept) >= 4.0
+
+
+def test_retry_after_forms_and_cap() -> None:
+    import datetime as dt
+
+    from reconcile.canvas.transport import MAX_RETRY_AFTER, _retry_after
+
+    now = dt.datetime(2026, 9, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    assert _retry_after("3") == 3.0
+    assert _retry_after("Tue, 01 Sep 2026 12:00:30 GMT", now=now) == 30.0
+    assert _retry_after("Tue, 01 Sep 2026 11:00:00 GMT", now=now) == 0.0  # in the past: no wait
+    assert _retry_after("86400") == MAX_RETRY_AFTER  # one answer cannot stall a nightly run for a day
+    assert _retry_after(None) is None and _retry_after("soon") is None and _retry_after(" ") is None
+
+
+def test_each_retry_is_logged_with_its_reason_and_never_the_token(
+    scripted: ScriptedServer, fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    scripted.script = sequence(
+        Answer(503, "unavailable"),
+        THROTTLE_403,
+        Answer(200, {"id": 2, "workflow_state": "completed"}),
+    )
+    caplog.set_level(logging.INFO, logger="reconcile")
+    with client_for(scripted, fake_time) as client:
+        client.send(Request("GET", "/api/v1/progress/2", {"access_token": TOKEN}))
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert len(lines) == 2, lines
+    assert "GET /api/v1/progress/2: Canvas answered 503; retry 1 of 3 in" in lines[0]
+    assert "throttled by Canvas (403, X-Rate-Limit-Remaining 12.5); all requests pause" in lines[1]
+    assert "throttle retry 1 of 12" in lines[1]
+    assert not [line for line in lines if TOKEN in line]
+
+
+def test_connection_failures_are_logged_as_retries(
+    fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    caplog.set_level(logging.INFO, logger="reconcile")
+    client = CanvasClient(
+        f"http://127.0.0.1:{port}", TOKEN, retries=2, clock=fake_time.clock, sleep=fake_time.sleep
+    )
+    with client, pytest.raises(TransportError):
+        client.get_progress(1)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert [line.split(";")[0] for line in lines] == ["GET /api/v1/progress/1: connection refused"] * 2
+    assert "retry 2 of 2" in lines[1]

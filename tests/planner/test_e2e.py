@@ -76,7 +76,7 @@ def test_plan_command_exit_codes_and_saved_plan(canvas, tmp_path: Path) -> None:
 def test_plan_json_output_is_the_document(canvas) -> None:  # type: ignore[no-untyped-def]
     rosters, config_path = EXAMPLES["yaml"]
     result = CliRunner().invoke(cli, ["plan", *rosters, "-c", config_path, "--output", "json"])
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)
     assert document["format_version"] == 1 and document["source"] == "live"
     assert "demo-admin-token" not in result.output
 
@@ -172,7 +172,7 @@ def test_plan_against_snapshot_makes_no_request_and_says_so(canvas, tmp_path: Pa
         cli, ["plan", *rosters, "-c", config_path, "--current", str(snapshot), "--output", "json"]
     )
     assert result.exit_code == 0, result.output
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)
     assert document["source"] == f"snapshot:{snapshot}"
     assert university.simulator.stats()["total"] == 0
     assert document["fingerprints"] == live.fingerprints
@@ -184,7 +184,7 @@ def test_course_option_restricts_the_plan(canvas) -> None:  # type: ignore[no-un
     result = CliRunner().invoke(
         cli, ["plan", *rosters, "-c", config_path, "--course", "MATH101-F26", "--output", "json"]
     )
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)
     assert set(document["fingerprints"]) == {"sis_course_id:MATH101-F26"}
     assert {op["target"]["course"] for op in document["operations"]} == {"sis_course_id:MATH101-F26"}
 

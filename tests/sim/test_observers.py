@@ -317,6 +317,17 @@ def test_seed_links_get_their_observer_rows_at_load() -> None:
     assert_indexes_consistent(simulator.store)
 
 
+def test_a_seeded_observer_row_is_kept_as_written_even_deleted() -> None:
+    """An observer row deleted by hand after linking stays deleted: loading creates only the
+    rows the seed does not list for the pair and section."""
+    doc = _university_with(observer_links=[{"observer_id": NGOZI, "student_id": 10}])
+    next(e for e in doc["enrollments"] if e["id"] == 1018)["workflow_state"] = "deleted"
+    simulator = Simulator.from_seed(doc)
+    by_course = {r["course_id"]: r for r in simulator.enrollments() if r["user_id"] == NGOZI}
+    assert by_course[101]["workflow_state"] == "deleted"
+    assert (by_course[102]["workflow_state"], by_course[103]["workflow_state"]) == ("active", "active")
+
+
 def test_seed_link_problems() -> None:
     with pytest.raises(SeedError, match="cannot observe themself"):
         Simulator.from_seed(_university_with(observer_links=[{"observer_id": 10, "student_id": 10}]))
