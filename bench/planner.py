@@ -6,7 +6,10 @@ reported beside a bare pandas outer merge of the same two tables on the identity
 columns, each measured in a fresh subprocess in the same run.
 Target: planning <= 2x the bare merge, whole process <= 2 GB peak.
 
-Usage: ``python -m bench.run planner`` (or ``python -m bench.planner child plan|merge``).
+The planner is also timed with a claim set (``manage.ownership: claimed`` bookkeeping): empty,
+so the plan lists every match as a new claim, and full, as on a steady nightly run.
+
+Usage: ``python -m bench.run planner`` (or ``python -m bench.planner child plan|merge|plan-claims-empty|plan-claims-full``).
 """
 
 from __future__ import annotations
@@ -119,15 +122,30 @@ def child(mode: str) -> dict[str, float]:
         from reconcile.config import Config
         from reconcile.planner import build_plan
 
+        claims = _claims(mode, current)
         started, cpu = time.perf_counter(), time.process_time()
-        plan = build_plan(desired, current, Config(), now=NOW)
+        plan = build_plan(desired, current, Config(), now=NOW, claims=claims)
         result["seconds"] = time.perf_counter() - started
         result["cpu"] = time.process_time() - cpu
         for key in ("total", "enroll", "restore", "reactivate", "update", "conclude", "delete"):
             result[key] = plan.summary[key]
-        result["ops_share"] = _ops_share(desired, current)
+        result["ops_share"] = _ops_share(desired, current) if claims is None else 0.0
+        if plan.claims is not None:
+            result["new_claims"] = sum(len(ids) for ids in plan.claims["new"].values())
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def _claims(mode: str, current: pd.DataFrame) -> Any:
+    """The claim set a ``plan-claims-*`` run plans with: none yet (every match becomes a new
+    claim the plan lists), or every enrollment claimed (a steady nightly run); None for ``plan``."""
+    from reconcile.planner.ownership import Claims
+
+    if mode == "plan-claims-empty":
+        return Claims.none()
+    if mode == "plan-claims-full":
+        return Claims.of(current["id"].to_numpy(dtype="int64"))
+    return None
 
 
 def _ops_share(desired: pd.DataFrame, current: pd.DataFrame) -> float:
@@ -165,10 +183,14 @@ ROUNDS = 3  # alternate merge/plan subprocesses; the machine is shared, so keep 
 
 
 def run() -> str:
-    merges, plans = [], []
+    merges, plans, firsts, steadies = [], [], [], []
     for _ in range(ROUNDS):
         merges.append(_spawn("merge"))
         plans.append(_spawn("plan"))
+        firsts.append(_spawn("plan-claims-empty"))
+        steadies.append(_spawn("plan-claims-full"))
+    first = min(firsts, key=lambda r: r["seconds"])
+    steady = min(steadies, key=lambda r: r["seconds"])
     merge = min(merges, key=lambda r: r["seconds"])
     plan = min(plans, key=lambda r: r["seconds"])
     ratio = plan["seconds"] / merge["seconds"]
@@ -190,6 +212,8 @@ benchmark run: {ROUNDS} alternating rounds, each measurement in a fresh subproce
 |---|---:|---:|---:|
 | bare pandas outer merge on the identity columns | {merge["seconds"]:.2f} | {cpu_merge:.2f} | {merge["peak_mb"]:.0f} |
 | `build_plan` (match, rules, {int(plan["total"]):,} operations, guards, fingerprints) | {plan["seconds"]:.2f} | {cpu_plan:.2f} | {plan["peak_mb"]:.0f} |
+| the same with a claim set, none claimed yet ({int(first["new_claims"]):,} matches listed as new claims) | {first["seconds"]:.2f} | {min(r["cpu"] for r in firsts):.2f} | {first["peak_mb"]:.0f} |
+| the same with every enrollment claimed (a steady nightly run) | {steady["seconds"]:.2f} | {min(r["cpu"] for r in steadies):.2f} | {steady["peak_mb"]:.0f} |
 
 Planning / bare merge = **{ratio:.2f}x** wall clock ({ok_time} the <= 2x target) and **{cpu_ratio:.2f}x** CPU time
 (the steadier figure on a shared machine); peak {plan["peak_mb"]:.0f} MB ({ok_mem} the <= 2 GB target).

@@ -29,7 +29,8 @@ from reconcile.frames import ROLE_WORDS
 from reconcile.ids import course_ref
 
 DropPolicy = Literal["deleted_last_completed", "conclude", "inactivate", "delete", "ignore"]
-Ownership = Literal["all", "sis"]
+Ownership = Literal["all", "sis", "claimed"]
+DriftPolicy = Literal["revert", "keep", "warn"]
 SECRET_KEYS = frozenset(
     {"token", "api_token", "access_token", "canvas_api_token", "api_key", "password", "secret"}
 )
@@ -58,6 +59,7 @@ class PolicySettings:
     drop: DropPolicy = "deleted_last_completed"
     notify: bool = False
     enrollment_state: Literal["active", "invited", "inactive"] = "active"  # for rows without status
+    drift: DriftPolicy = "revert"  # hand changes to claimed enrollments: revert | keep | warn
 
 
 @dataclass(frozen=True)

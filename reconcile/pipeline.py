@@ -21,6 +21,7 @@ from reconcile.config import Config
 from reconcile.live import LiveState, check_rights, gather, users_named_twice
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
+from reconcile.planner.ownership import Claims
 from reconcile.planner.scope import decide_scope
 
 log = logging.getLogger("reconcile.plan")
@@ -52,6 +53,8 @@ def make_plan(
     roster_format: str | None = None,
     now: dt.datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    claims: Claims | None = None,
+    on_current: Callable[[Any], None] | None = None,
 ) -> tuple[Plan, RosterResult]:
     """Load and validate the rosters, fetch the courses in scope, and plan.
 
@@ -60,7 +63,9 @@ def make_plan(
     restricts the plan to those course refs. With ``current_snapshot`` the plan is made
     against that saved state (its ``source`` says so) and Canvas is not contacted.
     ``client`` is used as given and left open; one made here from the environment
-    (CANVAS_API_URL, CANVAS_API_TOKEN) is closed again.
+    (CANVAS_API_URL, CANVAS_API_TOKEN) is closed again. The claim set of that Canvas is read
+    from the state dir (``claims`` overrides it; ``ClaimsError`` for a bad file), and
+    ``on_current(frame)`` is given the current enrollments the plan was made against.
     """
     from reconcile.roster import load_rosters
 
@@ -119,15 +124,31 @@ def make_plan(
             canvas_url = getattr(client, "base_url", None) or canvas_url
             log.info("fetched %d enrollment(s) of %d course(s) from %s", len(live.current), len(scope.courses),
                      canvas_url)  # fmt: skip
+            if on_current is not None:
+                on_current(live.current)
             plan = _planned(result, live.current, config, live=live, now=now, canvas_url=canvas_url,
-                            source="live", only=only, warnings=warnings + live.warnings)  # fmt: skip
+                            source="live", only=only, warnings=warnings + live.warnings,
+                            claims=claims if claims is not None else _claims(config, canvas_url))  # fmt: skip
             return check_rights(client, plan, config), result
         finally:
             if own:
                 client.close()
+    if on_current is not None:
+        on_current(current)
     plan = _planned(result, current, config, live=None, now=now, canvas_url=canvas_url, source=source,
-                    only=only, warnings=warnings, fetched=False)  # fmt: skip
+                    only=only, warnings=warnings, fetched=False,
+                    claims=claims if claims is not None else _claims(config, canvas_url))  # fmt: skip
     return plan, result
+
+
+def _claims(config: Config, canvas_url: str | None) -> Claims:
+    """The claim set of that Canvas in the state dir, as planner input (with the last-left
+    states ``policy.drift`` needs)."""
+    from reconcile.apply.ownership import load_claims
+
+    return load_claims(
+        config.state_dir, canvas_url=canvas_url, account=config.canvas.account_id, drift=config.policy.drift
+    )
 
 
 def _planned(
@@ -142,6 +163,7 @@ def _planned(
     only: list[str] | None,
     warnings: list[PlanWarning],
     fetched: bool = True,
+    claims: Claims | None = None,
 ) -> Plan:
     """The plan of ``result`` against ``current``, after the checks only Canvas's answer makes
     possible (one course or user named two ways; rows no section can take)."""
@@ -168,6 +190,7 @@ def _planned(
         observer_links=live.links if live else frozenset(),
         fetched_with=live.fetched_with if live else None,
         placement=live.placement if live else None,
+        claims=claims,
     )
     log.info("planned %d operation(s), %d warning(s)", len(plan.operations), len(plan.warnings))
     return plan

@@ -139,6 +139,9 @@ class Plan:
     source: str = "live"  # live | snapshot:<path>
     format_version: int = FORMAT_VERSION
     signature: str | None = None  # "hmac-sha256:<hex>" over canonical_bytes, when signed
+    # The claim set the plan used: digest, count, and the enrollments its roster rows matched
+    # that are not claimed yet (apply claims them); None when no claim set was given.
+    claims: dict[str, Any] | None = None
 
     @property
     def tripped_guards(self) -> tuple[GuardResult, ...]:
@@ -214,6 +217,8 @@ def plan_to_dict(plan: Plan, *, include_id: bool = True) -> dict[str, Any]:
     }
     if plan.signature is not None:
         data["signature"] = plan.signature
+    if plan.claims is not None:
+        data["claims"] = plan.claims
     if not include_id:
         del data["plan_id"]
     return data
@@ -298,6 +303,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         source=data.get("source", "live"),
         format_version=data["format_version"],
         signature=data.get("signature"),
+        claims=data.get("claims"),
     )
 
 

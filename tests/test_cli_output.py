@@ -121,7 +121,10 @@ def test_an_empty_plan_saved_with_out_is_not_offered_for_apply(university, workd
         (["hisotry"], "Did you mean 'history'?"),
         (["expotr"], "Did you mean 'export'?"),
         (["sim", "serv"], "Did you mean 'serve'?"),
-        (["frobnicate"], "Commands: apply, demo, export, history, plan, schema, show, sim, validate."),
+        (
+            ["frobnicate"],
+            "Commands: apply, claim, demo, drift, export, history, plan, schema, show, sim, undo, validate.",
+        ),
     ],
 )
 def test_a_mistyped_command_gets_a_suggestion(args: list[str], suggestion: str) -> None:

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reconcile.apply import journal as jr
-from reconcile.apply import stale
+from reconcile.apply import ownership, stale
 from reconcile.apply.executor import Aborted, Executor, Outcome, ProgressCallback, Sender
 from reconcile.apply.lock import (
     ApplyLock,
@@ -70,12 +70,17 @@ Replanner = Callable[[Sequence[str] | None], Plan]
 
 
 class StalePlan(Exception):
-    """Canvas changed since the plan was made, in these courses."""
+    """Canvas changed since the plan was made, in these courses (or, ``claims``, the claim set
+    a ``manage.ownership: claimed`` plan rests on changed)."""
 
-    def __init__(self, courses: Sequence[str], *, run_id: str) -> None:
+    def __init__(self, courses: Sequence[str], *, run_id: str, claims: bool = False) -> None:
         self.courses = tuple(courses)
         self.run_id = run_id
-        super().__init__(f"plan is stale: Canvas changed in {', '.join(self.courses)}")
+        self.claims = claims
+        where = ", ".join(self.courses) if self.courses else "no course"
+        super().__init__(
+            f"plan is stale: Canvas changed in {where}" + ("; the claim set changed" if claims else "")
+        )
 
 
 class GuardTripped(Exception):
@@ -320,7 +325,13 @@ def _apply_locked(
                 changed = stale.changed_since_plan(plan, fingerprint(current, courses), courses)
                 if changed:  # unless it is this very plan, applied from another state dir
                     in_effect, changed = _applied_elsewhere(plan, current, changed)
-        if not changed:
+        claims_changed = ownership.claims_changed(
+            plan,
+            state_dir=journal.path.parent,
+            canvas_url=url or plan.canvas_url,
+            account=config.canvas.account_id,
+        )
+        if not changed and not claims_changed:
             break
         if refresh and not refreshed and replan is not None and confirm_refresh is not None:
             fresh = replan(None)
@@ -334,10 +345,9 @@ def _apply_locked(
             refreshed = True
             overrides["reviewed_plan_id"] = reviewed.plan_id
             continue  # the fresh plan goes through the same check, then the guards
-        _refuse(
-            journal, run_id, plan, url, overrides, outcome="stale", message=f"changed: {', '.join(changed)}"
-        )
-        raise StalePlan(changed, run_id=run_id)
+        message = f"changed: {', '.join(changed)}" if changed else "the claim set changed"
+        _refuse(journal, run_id, plan, url, overrides, outcome="stale", message=message)
+        raise StalePlan(changed, run_id=run_id, claims=claims_changed)
 
     foreign = stale.foreign_operations(plan, current) if current is not None else []
     if foreign:
@@ -376,6 +386,7 @@ def _apply_locked(
         in_effect=in_effect,
         course_gate=_course_gate(plan, client, fingerprint(current, courses) if current is not None else {}),
     )
+    ownership.before_run(plan, journal)
     if on_start is not None:
         on_start(plan, len(plan.operations))
     aborted: str | None = None
@@ -387,6 +398,22 @@ def _apply_locked(
     except BaseException:
         journal.end_run(run_id, outcome="crashed", counts={}, message="unexpected error")
         raise
+    claims_note: str | None = None
+    try:  # claim what the run created and matched (DESIGN §4); the writes above stand either way
+        ownership.after_run(
+            plan,
+            journal=journal,
+            state_dir=journal.path.parent,
+            canvas_url=url or plan.canvas_url,
+            account=config.canvas.account_id,
+            run_id=run_id,
+            fetched=current,
+            fetched_courses=courses,
+            client=client,
+            finished=aborted is None,
+        )
+    except Exception as exc:  # noqa: BLE001 - noted in the journal; the run's outcome stands
+        claims_note = f"claims not recorded: {exc}"
     remaining: tuple[Operation, ...] | None = None
     if verify and aborted is None and replan is not None:
         remaining = replan(stale.touched_courses(plan) or None).operations
@@ -413,7 +440,7 @@ def _apply_locked(
         if result.held
         else "ok"
     )
-    journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted)
+    journal.end_run(run_id, outcome=outcome, counts=result.counts(), message=aborted or claims_note)
     return result
 
 

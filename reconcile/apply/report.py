@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconcile.apply import journal as jr
@@ -153,8 +153,8 @@ def result_text(result: ApplyResult, *, limit: int = 50) -> str:
     return "\n".join(lines)
 
 
-def run_to_dict(run: jr.RunRecord) -> dict[str, Any]:
-    """A journaled run as JSON-ready data."""
+def run_to_dict(run: jr.RunRecord, *, undone_by: Sequence[str] = ()) -> dict[str, Any]:
+    """A journaled run as JSON-ready data (``undone_by``: runs that applied an undo plan of it)."""
     return {
         "run_id": run.run_id,
         "plan_id": run.plan_id,
@@ -166,6 +166,7 @@ def run_to_dict(run: jr.RunRecord) -> dict[str, Any]:
         "outcome": run.outcome,
         "counts": run.counts,
         "message": run.message,
+        "undone_by": list(undone_by),
     }
 
 
@@ -201,9 +202,14 @@ def _total(counts: dict[str, Any]) -> str:
 RUN_COLUMNS = ("run", "started", "outcome", "plan", "by", "operations")
 
 
-def runs_text(runs: Sequence[jr.RunRecord]) -> str:
-    """A header row, then one row per run, newest first; columns aligned. A resumed run names
-    the run it resumes, and that run the one that resumed it (when both are listed)."""
+def _undone(run_ids: Sequence[str]) -> str:
+    return f"  [undone by {', '.join(run_ids)}]" if run_ids else ""
+
+
+def runs_text(runs: Sequence[jr.RunRecord], *, undone: Mapping[str, Sequence[str]] | None = None) -> str:
+    """A header row, then one row per run, newest first; columns aligned. ``undone``: run id ->
+    the runs that applied an undo of it. A resumed run names the run it resumes, and that run
+    the one that resumed it (when both are listed)."""
     if not runs:
         return "No apply runs recorded in this state dir."
     rows = [RUN_COLUMNS]
@@ -218,7 +224,14 @@ def runs_text(runs: Sequence[jr.RunRecord]) -> str:
         notes = [*links, *([run.message] if run.message else [])]
         message = f"  [{'; '.join(notes)}]" if notes else ""
         rows.append(
-            (run.run_id, run.started_at, run.outcome, run.plan_id[:16], who, _total(run.counts) + message)
+            (
+                run.run_id,
+                run.started_at,
+                run.outcome,
+                run.plan_id[:16],
+                who,
+                _total(run.counts) + message + _undone((undone or {}).get(run.run_id, ())),
+            )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS) - 1)]
     return "\n".join(
@@ -228,10 +241,14 @@ def runs_text(runs: Sequence[jr.RunRecord]) -> str:
 
 
 def run_detail_text(
-    run: jr.RunRecord, records: Sequence[jr.OperationRecord], *, resumed_by: Sequence[str] = ()
+    run: jr.RunRecord,
+    records: Sequence[jr.OperationRecord],
+    *,
+    undone_by: Sequence[str] = (),
+    resumed_by: Sequence[str] = (),
 ) -> str:
-    """A run's header (with the runs it resumes and that resumed it) and every operation it
-    touched, in the order they started."""
+    """A run's header (with the runs it resumes, that resumed it and that undid it) and every
+    operation it touched, in the order they started."""
     who = run.who
     overrides = ", ".join(f"{k}={v}" for k, v in sorted(run.overrides.items())) or "none"
     lines = [
@@ -249,6 +266,8 @@ def run_detail_text(
         lines.append(f"  resumes  {run.overrides['resumes']}")
     if resumed_by:
         lines.append(f"  resumed  by {', '.join(resumed_by)}")
+    if undone_by:
+        lines.append(f"  undone   by {', '.join(undone_by)}")
     lines.append(f"Operations ({len(records)}):")
     for r in records:
         eid = f" enrollment {r.enrollment_id}" if r.enrollment_id is not None else ""

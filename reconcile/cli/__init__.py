@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "show": "reconcile.cli.plan:show",
     "apply": "reconcile.cli.apply:apply",
     "history": "reconcile.cli.apply:history",
+    "claim": "reconcile.cli.claim:claim",
+    "drift": "reconcile.cli.drift:drift",
+    "undo": "reconcile.cli.undo:undo",
     "demo": "reconcile.cli.tour:demo",
     "schema": "reconcile.cli.schema:schema",
 }

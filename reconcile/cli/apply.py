@@ -102,6 +102,7 @@ def apply(
     dir, so running the same apply again after a crash or failure resumes: done operations
     are not repeated. Exit 5 when operations failed, 3 when removals were held.
     """
+    from reconcile.apply.claims import ClaimsError
     from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
 
@@ -155,7 +156,7 @@ def apply(
                 replan=replan if (refresh or verify) else None,
                 output=output,
             )
-        except CanvasError as exc:
+        except (CanvasError, ClaimsError) as exc:
             echo_retry_notice(client.stats)
             _fail(exitcodes.ERROR, str(exc))
 
@@ -163,7 +164,12 @@ def apply(
 def _replanner(roster_paths: list[str], *, config: Any, client: Any) -> Callable[[Sequence[str] | None], Any]:
     def replan(courses: Sequence[str] | None) -> Any:
         missing = [p for p in roster_paths if not Path(p).exists()]
-        if not roster_paths or missing:
+        if not roster_paths:
+            _fail(
+                exitcodes.ERROR,
+                "cannot re-plan: the plan has no roster inputs (an undo plan: make it again with `reconcile undo`)",
+            )
+        if missing:
             _fail(
                 exitcodes.ERROR,
                 f"cannot re-plan: the plan's roster inputs are not available ({', '.join(missing)})",
@@ -329,9 +335,17 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
             f"apply of this Canvas that uses {covers}. Wait for it, or pass --lock-timeout SECONDS to wait here.",
         )
     except StalePlan as exc:
+        where = (
+            f"enrollments changed in Canvas since it was made, in {', '.join(exc.courses)}"
+            if exc.courses
+            else ""
+        )
+        claims = (
+            "the claim set it was made with (manage.ownership: claimed) has changed" if exc.claims else ""
+        )
         _fail(
             exitcodes.STALE,
-            f"plan is stale: enrollments changed in Canvas since it was made, in {', '.join(exc.courses)}. "
+            f"plan is stale: {'; '.join(w for w in (where, claims) if w)}. "
             "Run `reconcile plan` again and review it, or apply with --refresh.",
         )
     except GuardTripped as exc:
@@ -374,7 +388,7 @@ def _run(plan: Any, *, output: str, **options: Any) -> None:
 @output_options
 def history(run_id: str | None, limit: int, config_path: str | None, output: str) -> None:
     """List past apply runs from the journal, or one run's operations with --run."""
-    from reconcile.apply.journal import JOURNAL_FILE, Journal
+    from reconcile.apply.journal import JOURNAL_FILE
     from reconcile.apply.report import record_to_dict, run_detail_text, run_to_dict, runs_text
 
     config = load_config_or_fail(config_path)
@@ -386,13 +400,19 @@ def history(run_id: str | None, limit: int, config_path: str | None, output: str
         if run_id is not None:
             sys.exit(exitcodes.ERROR)
         return
-    with Journal.in_state_dir(config.state_dir) as journal:
+    from reconcile.apply.ledger import Ledger
+
+    with Ledger.in_state_dir(config.state_dir) as ledger:
+        journal = ledger.journal
+        undone = ledger.undone_by()
         if run_id is None:
             runs = _with_dead_runs_named(journal.runs(limit=limit), config.state_dir)
             if output == "json":
-                click.echo(json.dumps([run_to_dict(r) for r in runs], indent=1))
+                click.echo(
+                    json.dumps([run_to_dict(r, undone_by=undone.get(r.run_id, ())) for r in runs], indent=1)
+                )
             else:
-                click.echo(runs_text(runs))
+                click.echo(runs_text(runs, undone=undone))
             return
         run = journal.run(run_id)
         if run is None:
@@ -400,11 +420,12 @@ def history(run_id: str | None, limit: int, config_path: str | None, output: str
         (run,) = _with_dead_runs_named([run], config.state_dir)
         records = journal.operations_of_run(run.run_id)
         resumed_by = [r.run_id for r in journal.runs(limit=1000) if r.overrides.get("resumes") == run.run_id]
+    by = undone.get(run.run_id, ())
     if output == "json":
         click.echo(
             json.dumps(
                 {
-                    **run_to_dict(run),
+                    **run_to_dict(run, undone_by=by),
                     "resumed_by": resumed_by,
                     "operations": [record_to_dict(r) for r in records],
                 },
@@ -412,7 +433,7 @@ def history(run_id: str | None, limit: int, config_path: str | None, output: str
             )
         )
     else:
-        click.echo(run_detail_text(run, records, resumed_by=resumed_by))
+        click.echo(run_detail_text(run, records, undone_by=by, resumed_by=resumed_by))
 
 
 def _with_dead_runs_named(runs: Sequence[Any], state_dir: str) -> list[Any]:

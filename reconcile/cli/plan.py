@@ -92,6 +92,7 @@ def plan(
     saved plan carries a signature that `reconcile apply --require-signature` checks, so a CI
     apply job runs only a plan its own plan job produced.
     """
+    from reconcile.apply.claims import ClaimsError
     from reconcile.canvas import CanvasClient
     from reconcile.canvas.errors import CanvasError
     from reconcile.canvas.snapshot import SnapshotError
@@ -121,7 +122,13 @@ def plan(
             click.echo(str(problem), err=True)
         done = "nothing was planned" if exc.fetched else "nothing was fetched or planned"
         _fail(f"{counted(len(exc.problems), 'problem')} in the roster; {done}")
-    except (CanvasError, SnapshotError, OSError, UnicodeDecodeError) as exc:  # one clear line each
+    except (
+        CanvasError,
+        SnapshotError,
+        ClaimsError,
+        OSError,
+        UnicodeDecodeError,
+    ) as exc:  # one clear line each
         if client is not None:
             echo_retry_notice(client.stats)
         _fail(_one_line(exc))

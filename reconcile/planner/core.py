@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,12 +25,21 @@ from reconcile.frames import CURRENT_COLUMNS, DESIRED_COLUMNS, conform
 from reconcile.plan import Action, Operation, Plan, PlanWarning, plan_to_dict
 from reconcile.planner import intents, rules
 from reconcile.planner.dates import concluded_courses, date_states, open_sections
+from reconcile.planner.drift import apply_drift_policy
 from reconcile.planner.fingerprint import fingerprint
 from reconcile.planner.guards import evaluate_guards
 from reconcile.planner.keys import NO_ASSOCIATE, among, as_utc, factorize, in_names, micros, words
 from reconcile.planner.lookups import Lookups, held_back, unplaceable
 from reconcile.planner.match import match, resolve_users
 from reconcile.planner.ops import build_operations, no_cycle_collection, summarize
+from reconcile.planner.ownership import (
+    Claims,
+    adopt_matched,
+    claimed_mask,
+    claims_document,
+    left_state_codes,
+    new_claims,
+)
 from reconcile.planner.scope import classify, decide_scope, policy_document, unmanaged_counts
 from reconcile.planner.warnings import WarningSink
 
@@ -53,6 +62,9 @@ def build_plan(
     observer_links: frozenset[tuple[int, int]] = frozenset(),
     fetched_with: dict[str, Any] | None = None,
     placement: dict[str, str] | None = None,
+    claims: Claims | None = None,
+    demote: bool = False,
+    extra_policy: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Plan the operations that make Canvas (``current``, frames.CURRENT_COLUMNS, fetched with
     every state for the courses in scope) match the roster (``desired``, frames.DESIRED_COLUMNS).
@@ -68,6 +80,12 @@ def build_plan(
     them onto. ``fetched_with``: how ``current`` was fetched beyond the course lists (recorded
     for apply's stale check). ``placement``: course ref -> a section for new enrollments from
     rows without one (a course whose sections were cross-listed away, facts §14.2).
+    ``claims``: the claim set (:mod:`reconcile.planner.ownership`); it decides what
+    ``manage.ownership: claimed`` may drop and what ``policy.drift`` treats as a hand change,
+    and the plan records its digest and the matched enrollments not yet claimed (``claims``
+    None: no claim set known, nothing recorded, nothing claimed). ``demote``: put invited
+    rows that are active by date back to invited through inactive (undo only).
+    ``extra_policy`` is merged into the plan's ``policy`` (undo records its run there).
     Never does I/O; never raises for data problems it can describe (those become warnings).
     """
     now_ts = as_utc(now)
@@ -106,7 +124,8 @@ def build_plan(
         current = current[in_scope].reset_index(drop=True)
         c_courses = (c_courses[0][in_scope], c_courses[1])
     c_roles, c_states = factorize(current["role"]), factorize(current["state"])  # shared below
-    touchable, managed = classify(current, scope, roles=c_roles)
+    claimed = claimed_mask(current, claims) if claims is not None else None
+    touchable, managed = classify(current, scope, roles=c_roles, claimed=claimed)
     if held_keys is not None:
         held = held_back(current, *held_keys)
         touchable &= ~held
@@ -156,6 +175,10 @@ def build_plan(
     matched_c = np.zeros(len(current), dtype=bool)
     matched_c[pair_c] = True
     matched_c[matching.bystanders] = True
+    not_claimed: int | None = None
+    if scope.ownership == "claimed":  # a roster row claims what it matches; the rest is left alone
+        in_roles = touchable & in_names(c_roles, scope.roles)
+        managed, not_claimed = adopt_matched(managed, in_roles, matched_c, cur_state)
     absent = managed & ~matched_c
     unmatched_d = np.ones(len(desired), dtype=bool)
     unmatched_d[pair_d] = False
@@ -194,7 +217,12 @@ def build_plan(
     if len(last_absent):
         keeps_absent = _keeps_other(current, absent_pos, standing, itself=0)
     matched_decision = rules.decide_matched(
-        status, state, date_active=pair_date_active, attrs_differ=attrs_differ, keeps_other=keeps_pairs
+        status,
+        state,
+        date_active=pair_date_active,
+        attrs_differ=attrs_differ,
+        keeps_other=keeps_pairs,
+        demote=demote,
     )
     absent_decision = rules.decide_absent(
         cur_state[absent_pos], policy=config.policy.drop, keeps_other=keeps_absent
@@ -224,6 +252,7 @@ def build_plan(
             uid=current["user_id"].to_numpy(dtype="int64", na_value=-1)[pair_c],
         ),
         intents.extra_updates(pair_d, pair_c, matched_decision, current),
+        intents.follow_ups(pair_d, pair_c, matched_decision, current),
         intents.decided(
             np.full(len(absent_pos), -1), absent_pos, absent_decision, uid=intents.uids(current, absent_pos)
         ),
@@ -233,6 +262,17 @@ def build_plan(
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
     if frame is not None:
         frame = intents.suppress_unmanaged(frame, managed, desired, current, sink)
+        if claims is not None and config.policy.drift != "revert":
+            frame = apply_drift_policy(
+                frame,
+                policy=config.policy.drift,
+                drop_policy=config.policy.drop,
+                desired=desired,
+                current=current,
+                left=left_state_codes(current, claims),
+                sink=sink,
+                states=cur_state,
+            )
 
     with no_cycle_collection():  # the Python-object phase: see its docstring
         operations = build_operations(
@@ -254,13 +294,19 @@ def build_plan(
             course_codes=c_courses,
             roster_course_codes=d_courses,
         )
+        summary = {**summarize(operations), "observers_kept_by_canvas": int(linked.sum())}
+        if not_claimed is not None:
+            summary["not_claimed"] = not_claimed
+        policy = policy_document(config, scope)
+        if extra_policy:
+            policy.update(extra_policy)
         plan = Plan(
             plan_id="0" * 16,
             created_at=now_ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
             tool_version=tool_version,
             canvas_url=canvas_url,
             inputs=tuple(dict(i) for i in inputs),
-            policy=_with_fetch(policy_document(config, scope), fetched_with),
+            policy=_with_fetch(policy, fetched_with),
             fingerprints=fingerprint(
                 current,
                 courses=scope.courses,
@@ -268,11 +314,14 @@ def build_plan(
                 text_codes={"state": c_states, "role": c_roles},
             ),
             operations=operations,
-            summary={**summarize(operations), "observers_kept_by_canvas": int(linked.sum())},
+            summary=summary,
             guards=guards,
             warnings=sink.collected(),
             unmanaged=unmanaged_counts(current, scope, managed | linked),
             source=source,
+            claims=claims_document(claims, new_claims(current, pair_c, claimed, course_codes=c_courses))
+            if claims is not None
+            else None,
         )
         return _with_id(plan)
 

@@ -53,6 +53,24 @@ def extra_updates(
     )
 
 
+def follow_ups(
+    pair_d: np.ndarray, pair_c: np.ndarray, decision: rules.Decision, current: pd.DataFrame
+) -> pd.DataFrame:
+    """The POST after a demoting DELETE task=inactivate (``Decision.follow_state``)."""
+    extra = decision.follow_state != ""
+    return pd.DataFrame(
+        {
+            "d": pair_d[extra].astype("int64"),
+            "c": pair_c[extra].astype("int64"),
+            "action": "restore",
+            "post_state": decision.follow_state[extra],
+            "reason": "state_differs",
+            "detail": "revive_after_inactivate",
+            "uid": uids(current, pair_c[extra]),
+        }
+    )
+
+
 def enrollments(
     desired: pd.DataFrame, unmatched_d: np.ndarray, new_uid: pd.Series, *, status: np.ndarray | None = None
 ) -> pd.DataFrame:

@@ -104,6 +104,7 @@ def build_operations(
         )
         for d_pos, c_pos, action, post_state, reason, detail, uid in zip(*columns, strict=True)
     ]
+    _follow_inactivates(drafts, columns)
     if mirrors:
         for draft in drafts:
             observers = mirrors.get(draft["uid"]) if draft["student"] else None
@@ -112,6 +113,17 @@ def build_operations(
     drafts = link_observers(drafts, sink)
     group_moves(drafts)
     return finalise(drafts)
+
+
+def _follow_inactivates(drafts: list[dict[str, Any]], columns: list[list[Any]]) -> None:
+    """A POST that revives a row after a demoting DELETE task=inactivate depends on that DELETE."""
+    c_pos, actions, details = columns[1], columns[2], columns[5]
+    if "revive_after_inactivate" not in details:
+        return
+    inactivates = {c: i for i, (c, a) in enumerate(zip(c_pos, actions, strict=True)) if a == "inactivate"}
+    for i, (c, detail) in enumerate(zip(c_pos, details, strict=True)):
+        if detail == "revive_after_inactivate" and c in inactivates:
+            drafts[i]["deps"].append(inactivates[c])
 
 
 @contextmanager

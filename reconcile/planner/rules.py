@@ -42,6 +42,10 @@ DETAILS: dict[str, str] = {
     "last_enrollment": "deleted_last_completed: no other enrollment of the user in the course with this role "
     "stays (every other one is deleted or leaving), so this one is concluded",
     "revive": "POST with an explicit enrollment_state revives the existing row in place (same id)",
+    "demote_through_inactive": "the row is active by date, where a POST never changes the state; inactivating "
+    "it first lets the POST that follows set it back to invited (same id)",
+    "revive_after_inactivate": "after the DELETE task=inactivate before it, the row is no longer active by date, "
+    "so this POST sets the state it asks for (same id)",
 }
 
 
@@ -54,6 +58,7 @@ class Decision:
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
         self.update_state = np.full(n, "", dtype=object)  # "" = no extra attribute update
+        self.follow_state = np.full(n, "", dtype=object)  # "" = no POST after the DELETE (demote)
         self.warning = np.full(n, "", dtype=object)
 
     def set(self, mask: np.ndarray, action: str, *, reason: str, post: str = "", detail: str = "") -> None:
@@ -72,12 +77,16 @@ def decide_matched(
     date_active: np.ndarray,
     attrs_differ: np.ndarray,
     keeps_other: np.ndarray,
+    demote: bool = False,
 ) -> Decision:
     """Rules for desired rows that matched a Canvas enrollment (every cell of DESIGN §5 but "none").
 
     ``date_active``: the row is active by date now (facts §7.3, with the dates of §7.4). ``attrs_differ``:
     a managed attribute differs. ``keeps_other``: the user keeps another non-deleted enrollment
-    in the course with the same role (for deleted_last_completed).
+    in the course with the same role (for deleted_last_completed). ``demote``: an invited
+    row that is active by date is put back to invited through inactive (DELETE
+    task=inactivate, then a POST, which then sets the state: facts §3.4) instead of being
+    reported as ``cannot_demote``; only undo asks for it.
     """
     out = Decision(len(status))
 
@@ -105,9 +114,13 @@ def decide_matched(
 
     invited = among(status, "invited")
     out.set(invited & st(*PENDING) & diff, "update", reason="attributes_differ", post="invited")
-    demote = invited & st("active") & date_active
-    out.warning[demote] = "cannot_demote"
-    out.set(demote & diff, "update", reason="attributes_differ", post="invited")
+    demote_rows = invited & st("active") & date_active
+    if demote:
+        out.set(demote_rows, "inactivate", reason="state_differs", detail="demote_through_inactive")
+        out.follow_state[demote_rows] = "invited"
+    else:
+        out.warning[demote_rows] = "cannot_demote"
+        out.set(demote_rows & diff, "update", reason="attributes_differ", post="invited")
     out.set(
         invited & st("active") & ~date_active,
         "restore",

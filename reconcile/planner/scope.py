@@ -2,15 +2,18 @@
 
 Pure. A Canvas row is *touchable* when it is in a course in scope and is neither a
 StudentViewEnrollment nor a temporary enrollment; it is *managed* when, in addition, its
-role is managed and (with ``manage.ownership: sis``) it came from an SIS import. Only
-managed rows are ever dropped; desired rows may match any touchable row, but a row
-outside ownership or role scope is never changed (a warning says so).
+role is managed and (with ``manage.ownership: sis``) it came from an SIS import, or (with
+``claimed``) it is in the claim set or a roster row matches it
+(:mod:`reconcile.planner.ownership`). Only managed rows are ever dropped; desired rows may
+match any touchable row, but a row outside ownership or role scope is never changed (a
+warning says so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +28,7 @@ NEVER_TOUCHED_TYPES = ("StudentViewEnrollment",)
 class Scope:
     courses: tuple[str, ...]  # course refs, sorted
     roles: tuple[str, ...]  # Canvas role names, sorted
-    ownership: str  # all | sis
+    ownership: str  # all | sis | claimed
     roles_from_roster: bool  # True when manage.roles was not set
 
 
@@ -66,12 +69,18 @@ def _distinct(column: pd.Series) -> list[str]:
 
 
 def classify(
-    current: pd.DataFrame, scope: Scope, *, roles: tuple[np.ndarray, np.ndarray] | None = None
+    current: pd.DataFrame,
+    scope: Scope,
+    *,
+    roles: tuple[np.ndarray, np.ndarray] | None = None,
+    claimed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(touchable, managed)`` boolean arrays aligned with ``current``'s rows.
 
     ``current`` must already be limited to the scope's courses; ``roles`` is
-    ``factorize(current["role"])`` when the caller has it."""
+    ``factorize(current["role"])`` when the caller has it. ``claimed`` marks the rows in
+    the claim set (None: no claim set, so nothing is claimed); with ``ownership: claimed``
+    only those are managed here, and the planner adds the rows the roster matches."""
     never = current["type"].isin(NEVER_TOUCHED_TYPES).to_numpy(dtype=bool) | current[
         "temporary_enrollment_source_user_id"
     ].notna().to_numpy(dtype=bool)
@@ -79,6 +88,8 @@ def classify(
     managed = touchable & in_names(roles or factorize(current["role"]), scope.roles)
     if scope.ownership == "sis":
         managed &= current["sis_import_id"].notna().to_numpy(dtype=bool)
+    elif scope.ownership == "claimed":
+        managed &= claimed if claimed is not None else np.zeros(len(current), dtype=bool)
     return touchable, managed
 
 
@@ -90,7 +101,7 @@ def unmanaged_counts(current: pd.DataFrame, scope: Scope, managed: np.ndarray) -
     return {str(course): int(n) for course, n in sorted(counts.items())}
 
 
-def policy_document(config: Config, scope: Scope) -> dict[str, object]:
+def policy_document(config: Config, scope: Scope) -> dict[str, Any]:
     """The effective settings that shaped a plan, as recorded in it (never the token or URL)."""
     manage = config.manage
     policy = config.policy
@@ -101,7 +112,12 @@ def policy_document(config: Config, scope: Scope) -> dict[str, object]:
             "courses": list(manage.courses),
             "ownership": manage.ownership,
         },
-        "policy": {"drop": policy.drop, "notify": policy.notify, "enrollment_state": policy.enrollment_state},
+        "policy": {
+            "drop": policy.drop,
+            "notify": policy.notify,
+            "enrollment_state": policy.enrollment_state,
+            "drift": policy.drift,
+        },
         "guards": {
             "max_drop_percent": guards.max_drop_percent,
             "min_course_size": guards.min_course_size,

@@ -143,6 +143,29 @@ def closing_line(plan: Plan) -> str:
     return f"Plan: {s['to_enroll']} to enroll, {s['to_change']} to change, {s['to_drop']} to drop{tail}."
 
 
+def not_claimed_line(plan: Plan) -> str | None:
+    """ "4 enrollments not claimed by this tool left unchanged ..." for a ``claimed`` plan that left some."""
+    n = plan.summary.get("not_claimed", 0)
+    if not n:
+        return None
+    return (
+        f"{counted(n, 'enrollment')} not claimed by this tool left unchanged "
+        "(manage.ownership: claimed; `reconcile claim` takes existing enrollments over)."
+    )
+
+
+def claims_line(plan: Plan) -> str | None:
+    """ "Applying it also claims N enrollments ..." when the plan lists matches not claimed yet."""
+    new = (plan.claims or {}).get("new") or {}
+    n = sum(len(ids) for ids in new.values())
+    if not n:
+        return None
+    return (
+        f"Applying it also claims {counted(n, 'enrollment')} the roster matched that this tool had not claimed "
+        f"yet (claim set: {(plan.claims or {}).get('count', 0)})."
+    )
+
+
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``counted(1, "enrollment")`` -> "1 enrollment"; ``counted(2, ...)`` -> "2 enrollments"."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"

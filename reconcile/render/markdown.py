@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from reconcile.plan import Plan
-from reconcile.render.common import closing_line, counted, group, kept_by_canvas
+from reconcile.render.common import (
+    claims_line,
+    closing_line,
+    counted,
+    group,
+    kept_by_canvas,
+    not_claimed_line,
+)
 
 COUNTS = (
     ("to enroll", "to_enroll"),
@@ -25,6 +32,12 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     out.append("")
     out.append(f"**{closing_line(plan)}**")
     out.append("")
+    unclaimed = not_claimed_line(plan)
+    if unclaimed:
+        out += [unclaimed, ""]
+    claiming = claims_line(plan)
+    if claiming:
+        out += [claiming, ""]
     out += ["| | count |", "|---|---:|"]
     out += [f"| {label} | {plan.summary.get(key, 0)} |" for label, key in COUNTS]
     out.append("")

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconcile.plan import Plan
-from reconcile.render.common import MOVE, closing_line, counted, group, kept_by_canvas
+from reconcile.render.common import (
+    MOVE,
+    claims_line,
+    closing_line,
+    counted,
+    group,
+    kept_by_canvas,
+    not_claimed_line,
+)
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", MOVE: "cyan"}
 
@@ -82,4 +90,10 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
         out.extend(f"  - {w.code}: {w.message}" for w in plan.warnings)
         out.append("")
     out.append(paint(closing_line(plan), "bold"))
+    unclaimed = not_claimed_line(plan)
+    if unclaimed:
+        out.append(paint(unclaimed, "dim"))
+    claiming = claims_line(plan)
+    if claiming:
+        out.append(paint(claiming, "dim"))
     return "\n".join(out) + "\n"
