@@ -91,7 +91,8 @@ class Scope:
     states: frozenset[str] | None = None
 
 
-def _included(store: Store, e: Enrollment, scope: Scope) -> bool:
+def _wanted(e: Enrollment, scope: Scope) -> bool:
+    """The enrollment's own filters (type, state, SIS); the course's are checked apart."""
     if e.type == "StudentViewEnrollment":
         return False
     if scope.include_deleted:
@@ -103,18 +104,17 @@ def _included(store: Store, e: Enrollment, scope: Scope) -> bool:
         return False
     if scope.types is not None and e.type not in scope.types:
         return False
-    if scope.states is not None and e.workflow_state not in scope.states:
-        return False
-    course = store.courses[store.sections[e.course_section_id].course_id]
-    if scope.term_id is not None and course.enrollment_term_id != scope.term_id:
-        return False
-    return scope.account_id in store.account_chain(course.account_id)
+    return scope.states is None or e.workflow_state in scope.states
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else value
+def _courses_in_scope(store: Store, scope: Scope) -> set[int]:
+    """Courses of the account or its sub-accounts (course account associations), in the term."""
+    return {
+        c.id
+        for c in store.courses.values()
+        if (scope.term_id is None or c.enrollment_term_id == scope.term_id)
+        and scope.account_id in store.account_chain(c.account_id)
+    }
 
 
 def enrollments_csv(store: Store, scope: Scope) -> tuple[bytes, int]:
@@ -126,9 +126,10 @@ def enrollments_csv(store: Store, scope: Scope) -> tuple[bytes, int]:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADERS)
     rows = 0
+    courses = _courses_in_scope(store, scope)
     for enrollment_id in sorted(store.enrollments):
         e = store.enrollments[enrollment_id]
-        if not _included(store, e, scope):
+        if not _wanted(e, scope) or store.sections[e.course_section_id].course_id not in courses:
             continue
         login = pseudonyms.for_report(
             store, e.user_id, include_deleted=scope.include_deleted, sis_pseudonym_id=e.sis_pseudonym_id
@@ -160,11 +161,11 @@ def enrollments_csv(store: Store, scope: Scope) -> tuple[bytes, int]:
             status,
             e.associated_user_id,
             observee.sis_user_id if observee is not None else None,
-            e.sis_import_id is not None,
+            "false" if e.sis_import_id is None else "true",
             e.type,
-            e.limit_privileges_to_course_section,
+            "true" if e.limit_privileges_to_course_section else "false",
             e.id,
         )
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(row)  # None is written as an empty field
         rows += 1
     return out.getvalue().encode("utf-8"), rows
