@@ -112,6 +112,14 @@ def _check_seed_size(path: Path) -> None:
     type=click.FloatRange(min=0),
     help="Extra throttle cost per item of a list page.",
 )
+@click.option(
+    "--report-delay",
+    "report_delay",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0, max=86400),
+    help="Seconds an account report (provisioning_csv) takes from its POST to complete.",
+)
 @output_options
 def serve(
     seed_path: Path,
@@ -127,6 +135,7 @@ def serve(
     throttle_status: str,
     request_cost: float,
     item_cost: float,
+    report_delay: float,
 ) -> None:
     """Serve the Enrollments API on HOST:PORT until interrupted.
 
@@ -149,6 +158,7 @@ def serve(
             throttle_status=int(throttle_status),
             request_cost=request_cost,
             item_cost=item_cost,
+            report_delay_s=report_delay,
         )
     except SeedError as exc:
         raise click.ClickException(str(exc)) from exc

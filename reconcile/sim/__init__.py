@@ -18,14 +18,15 @@ absolute Link headers), account enrollment show, POST create on courses and sect
 inactivate, accept, reject, reactivate, last_attended, temporary-enrollment status, the
 account course list, the Users API (``GET /users/:id``), the Sections API with
 cross-listing, and the User Observees API with the observer enrollments Canvas keeps in
-step with observer links (:mod:`reconcile.sim.linked`). Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
+step with observer links (:mod:`reconcile.sim.linked`), and the provisioning report's
+enrollments CSV through the Reports API (:mod:`reconcile.sim.api_reports`). Bearer-token auth, Canvas's leaky-bucket throttle (403/429),
 and injected faults (latency, 5xx, dropped connections, lost responses). Test-only
 introspection under ``/__sim/`` (see :mod:`reconcile.sim.introspect`).
 
 Module map: model (records), store (indexes, id lookups), seed (loading, validation),
 dates (date-based state), auth (callers, rights), params/pagination/render/errors
 (wire format), api_* (endpoints, one module per Canvas API area, as canvas-lms splits its
-controllers), routes, throttle, faults, server (HTTP), simulator (the public class),
+controllers), provisioning (the report's CSV), routes, throttle, faults, server (HTTP), simulator (the public class),
 introspect (``/__sim/``), generate (synthetic institutions).
 """
 

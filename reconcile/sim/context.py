@@ -25,6 +25,8 @@ class Request:
     query: Params
     base_url: str
     unauthorized_status: int = 403
+    # How long an account report takes from POST to complete (the simulator's knob).
+    report_delay_s: float = 0.0
 
     def deny(self) -> errors.ApiError:
         return errors.unauthorized(self.unauthorized_status)
@@ -56,11 +58,13 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """A JSON answer; ``items`` feeds the per-item part of the request cost."""
+    """An answer, JSON unless ``content_type`` is set (then ``raw`` is sent as it is);
+    ``items`` feeds the per-item part of the request cost."""
 
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     items: int = 0
-    # Already-encoded JSON for ``body`` (list pages); the server sends it as is.
+    # Already-encoded JSON for ``body`` (list pages), or the bytes of a non-JSON answer.
     raw: bytes | None = None
+    content_type: str | None = None

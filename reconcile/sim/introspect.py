@@ -7,7 +7,9 @@
   ``throttled``, ``faults`` (errors, drops, lost_responses, delayed) and
   ``internal_errors`` (tracebacks of simulator bugs; should stay empty).
 - ``POST /__sim/reset``: back to the seed, stats and buckets zeroed.
-- ``GET|PUT /__sim/faults``: read or change the fault and throttle knobs (JSON body).
+- ``GET|PUT /__sim/faults``: read or change the fault and throttle knobs, and
+  ``report_delay_s`` (seconds an account report takes to complete), with a JSON body such
+  as ``{"report_delay_s": 0.5}``.
 """
 
 from __future__ import annotations

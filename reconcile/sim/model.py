@@ -1,7 +1,7 @@
 """The simulator's records: accounts, terms, courses, sections, users, roles, tokens, enrollments.
 
-Reference data (everything but enrollments and progresses) is frozen. Enrollment and
-Progress rows are mutable on purpose: the simulator is a database, Canvas mutates these
+Reference data (everything but enrollments, progresses and account reports) is frozen.
+Enrollment, Progress and AccountReport rows are mutable on purpose: the simulator is a database, Canvas mutates these
 rows in place (a revival keeps the same id, facts §3.4), and copying a 100k-row table on
 every write would make the simulator, not the client, the thing a benchmark measures.
 Mutation happens only under the store's lock.
@@ -298,3 +298,42 @@ class Progress:
     results: dict[str, Any] | None = None
     created_at: dt.datetime = field(default_factory=now_utc)
     updated_at: dt.datetime = field(default_factory=now_utc)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    """The attachment a finished account report made: its CSV bytes, kept in memory."""
+
+    id: int
+    account_id: int
+    user_id: int
+    uuid: str  # Canvas's attachment uuid, the ``verifier`` of its download URL
+    filename: str
+    content: bytes
+    rows: int  # data rows, the header not counted
+    created_at: dt.datetime
+
+
+@dataclass(slots=True)
+class AccountReport:
+    """An AccountReport (``provisioning_csv``): created -> running -> complete | error.
+
+    Only ``created``, ``complete`` and ``error`` are stored; ``running`` is the time
+    between ``queued_until`` and ``ready_at`` (monotonic seconds), so a poll costs no
+    work (:mod:`reconcile.sim.api_reports`).
+    """
+
+    id: int
+    account_id: int
+    user_id: int
+    report_type: str
+    parameters: dict[str, Any] | None
+    created_at: dt.datetime
+    created_mono: float
+    queued_until: float
+    ready_at: float
+    workflow_state: str = "created"
+    ended_at: dt.datetime | None = None
+    extra_text: str | None = None
+    current_line: int | None = None
+    file_id: int | None = None

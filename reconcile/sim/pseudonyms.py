@@ -15,6 +15,11 @@
   otherwise, and for a user list or ``/users/:id``, the first candidate.
 - Lookups by ``sis_user_id:``, ``sis_integration_id:`` and ``sis_login_id:`` go through any
   pseudonym that is not deleted (:meth:`reconcile.sim.store.Store.add_user`).
+- The provisioning report's login of a row (``AccountReports::ReportHelper#loaded_pseudonym``,
+  :func:`for_report`): the enrollment's own ``sis_pseudonym`` if it is among the user's
+  logins the report loaded, else ``SisPseudonym.for(user, root_account, type: :trusted,
+  require_sis: false)``, i.e. the first login in the order above, SIS id or not. Deleted
+  logins count only with ``include_deleted``.
 """
 
 from __future__ import annotations
@@ -71,3 +76,19 @@ def for_user(store: Store, user_id: int, context: Context) -> Pseudonym | None:
                 return found
             break
     return pick(store, user_id, require_sis=False)
+
+
+def for_report(
+    store: Store, user_id: int, *, include_deleted: bool, sis_pseudonym_id: int | None = None
+) -> Pseudonym | None:
+    """``ReportHelper#loaded_pseudonym``: the login a provisioning-report row shows for a user
+    (None: the user has no login the report may use, and the row is left out)."""
+    every = store.pseudonyms.get(user_id, ())
+    if len(every) == 1 and (include_deleted or every[0].workflow_state != "deleted"):
+        return every[0]  # the common case, made cheap: one login, whatever the row says
+    logins = [p for p in every if include_deleted or p.workflow_state != "deleted"]
+    if sis_pseudonym_id is not None:
+        for login in logins:
+            if login.id == sis_pseudonym_id:
+                return login
+    return min(logins, key=_sort_key) if logins else None

@@ -16,6 +16,7 @@ from reconcile.sim import (
     api_create,
     api_list,
     api_observees,
+    api_reports,
     api_sections,
     api_state,
     api_users,
@@ -75,6 +76,10 @@ ROUTES = [
     _route("GET", "/api/v1/users/:user_id/observers/:observer_id", api_observees.show_observer),
     _route("PUT", "/api/v1/users/:user_id/observees/:observee_id", api_observees.add_observee),
     _route("DELETE", "/api/v1/users/:user_id/observees/:observee_id", api_observees.remove_observee),
+    _route("POST", "/api/v1/accounts/:account_id/reports/provisioning_csv", api_reports.start),
+    _route("GET", "/api/v1/accounts/:account_id/reports/provisioning_csv/:id", api_reports.show),
+    _route("GET", "/files/:id/download", api_reports.download),
+    _route("GET", "/accounts/:account_id/files/:id/download", api_reports.download_in_account),
 ]
 
 

@@ -98,6 +98,7 @@ class Served(introspect.Controls, Protocol):
     faults: Faults
     stats_counter: Stats
     unauthorized_status: int
+    report_delay_s: float
 
     @property
     def url(self) -> str: ...
@@ -228,10 +229,9 @@ class Handler(BaseHTTPRequestHandler):
                 {"X-Request-Cost": f"{throttle.cost(0)}", "X-Rate-Limit-Remaining": f"{remaining:.1f}"},
             )
             return
-        status, payload, raw, headers, items, write, key = self._dispatch(
-            method, split.path, params, query, token, base_url
-        )
-        cost = throttle.cost(items)
+        response, write, key = self._dispatch(method, split.path, params, query, token, base_url)
+        status, payload, raw, headers = response.status, response.body, response.raw, dict(response.headers)
+        cost = throttle.cost(response.items)
         remaining = throttle.settle(client, cost)
         headers["X-Request-Cost"] = f"{cost}"
         headers["X-Rate-Limit-Remaining"] = f"{remaining:.1f}"
@@ -240,12 +240,16 @@ class Handler(BaseHTTPRequestHandler):
             sim.stats_counter.count("lost_responses")
             self._hang_up()
             return
-        if raw is not None and "application/json+canvas-string-ids" not in self.headers.get("Accept", ""):
+        if response.content_type is not None:
+            self._send(status, raw or b"", response.content_type, headers)
+            return
+        string_ids = "application/json+canvas-string-ids" in self.headers.get("Accept", "")
+        if raw is not None and not string_ids:
             self._send(status, raw, _JSON, headers)
             return
         if raw is not None:
             payload = json.loads(raw)
-        if "application/json+canvas-string-ids" in self.headers.get("Accept", ""):
+        if string_ids:
             payload = stringify_ids(payload)
         self._send_json(status, payload, headers)
 
@@ -263,17 +267,14 @@ class Handler(BaseHTTPRequestHandler):
         query: dict[str, Any],
         token: str | None,
         base_url: str,
-    ) -> tuple[int, Any, bytes | None, dict[str, str], int, bool, str]:
+    ) -> tuple[Response, bool, str]:
+        """Route and run one API request: (answer, whether it is a write, its stats key)."""
         sim = self.sim
         found = routes.match(method, path)
         if not isinstance(found, routes.Match):
             error = errors.not_found()
             return (
-                error.status,
-                error.body,
-                None,
-                dict(error.headers),
-                0,
+                Response(error.body, status=error.status, headers=dict(error.headers)),
                 method != "GET",
                 f"{method} (unrouted)",
             )
@@ -292,25 +293,22 @@ class Handler(BaseHTTPRequestHandler):
                     query=query,
                     base_url=base_url,
                     unauthorized_status=sim.unauthorized_status,
+                    report_delay_s=sim.report_delay_s,
                 )
                 response: Response = route.handler(request)
         except errors.ApiError as exc:
-            return exc.status, exc.body, None, dict(exc.headers), 0, route.write, route.stat_key
+            return (
+                Response(exc.body, status=exc.status, headers=dict(exc.headers)),
+                route.write,
+                route.stat_key,
+            )
         except Exception:
             # A simulator bug: answer as Canvas does for an unhandled exception, and keep
             # the traceback for /__sim/stats so the test that hit it can show it.
             report_id = sim.stats_counter.internal_error(traceback.format_exc())
             body = {**errors.generic(500, "internal_server_error").body, "error_report_id": report_id}
-            return 500, body, None, {}, 0, route.write, route.stat_key
-        return (
-            response.status,
-            response.body,
-            response.raw,
-            response.headers,
-            response.items,
-            route.write,
-            route.stat_key,
-        )
+            return Response(body, status=500), route.write, route.stat_key
+        return response, route.write, route.stat_key
 
 
 class SimServer(ThreadingHTTPServer):

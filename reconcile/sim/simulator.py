@@ -3,7 +3,7 @@
 sim = Simulator.from_seed("examples/sim/university.yaml", latency_ms=20)
 with sim.serve() as url:          # http://127.0.0.1:<free port>
     ...                           # speak the Enrollments API to url
-    sim.stats(); sim.reset(); sim.set_faults(error_rate=0.1)
+    sim.stats(); sim.reset(); sim.set_faults(error_rate=0.1, report_delay_s=0)
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,10 @@ from reconcile.sim.store import Store
 from reconcile.sim.throttle import Throttle, ThrottleSettings
 
 _FAULT_KNOBS = {f.name for f in dataclasses.fields(FaultSettings)}
+_REPORT_KNOBS = {"report_delay_s"}
+# How long an account report takes from POST to complete, unless told (about what a small
+# provisioning report takes on a quiet Canvas; tests set 0 or a fraction of a second).
+DEFAULT_REPORT_DELAY_S = 2.0
 _THROTTLE_KNOBS = {
     "throttle",
     "throttle_status",
@@ -36,6 +41,12 @@ _THROTTLE_KNOBS = {
     "outflow",
     "up_front_cost",
 }
+
+
+def _report_delay(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError("report_delay_s must be a number >= 0")
+    return float(value)
 
 
 def _copy_seed(doc: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +91,7 @@ class Simulator:
         throttle: ThrottleSettings | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         unauthorized_status: int = 403,
+        report_delay_s: float = DEFAULT_REPORT_DELAY_S,
         validated: bool = False,
     ) -> None:
         if not validated:
@@ -91,6 +103,8 @@ class Simulator:
         self.faults = Faults(self._initial[0])
         self.throttle = Throttle(self._initial[1])
         self.unauthorized_status = unauthorized_status
+        self.report_delay_s = _report_delay(report_delay_s)
+        self._initial_report_delay_s = self.report_delay_s
         self.stats_counter = Stats()
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
@@ -113,6 +127,7 @@ class Simulator:
         item_cost: float = 0.01,
         clock: Callable[[], dt.datetime] | None = None,
         unauthorized_status: int = 403,
+        report_delay_s: float = DEFAULT_REPORT_DELAY_S,
     ) -> Simulator:
         """A simulator holding the seed at ``source`` (YAML/JSON path or dict); SeedError if invalid."""
         if throttle_status not in (403, 429):
@@ -131,6 +146,7 @@ class Simulator:
             ),
             clock=clock,
             unauthorized_status=unauthorized_status,
+            report_delay_s=report_delay_s,
             validated=True,
         )
 
@@ -212,7 +228,7 @@ class Simulator:
 
     def reset(self) -> None:
         """Back to the start: the seed's data, zero stats, empty throttle buckets, and the
-        fault and throttle settings the simulator was created with."""
+        fault, throttle and report-delay settings the simulator was created with."""
         fresh = build_store(self._seed, clock=self._clock, validate=False)
         with self.store.lock:
             self.store = fresh
@@ -221,14 +237,17 @@ class Simulator:
         self.throttle.reset()
         self.faults.settings = self._initial[0]
         self.faults.reset()
+        self.report_delay_s = self._initial_report_delay_s
 
     def set_faults(self, **knobs: Any) -> None:
         """Change fault/throttle knobs at run time: latency_ms, jitter_ms, error_rate, drop_rate,
         lost_response_rate, seed, throttle (bool or "on"/"off"), throttle_status (403|429), request_cost, item_cost,
-        hwm, maximum, outflow, up_front_cost. Unknown names raise TypeError."""
-        unknown = set(knobs) - _FAULT_KNOBS - _THROTTLE_KNOBS
+        hwm, maximum, outflow, up_front_cost; and report_delay_s (seconds from an account report's
+        POST to its completion, for reports started from then on). Unknown names raise TypeError."""
+        unknown = set(knobs) - _FAULT_KNOBS - _THROTTLE_KNOBS - _REPORT_KNOBS
         if unknown:
             raise TypeError(f"unknown fault knobs: {sorted(unknown)}")
+        report_delay = _report_delay(knobs["report_delay_s"]) if "report_delay_s" in knobs else None
         fault_changes = {k: v for k, v in knobs.items() if k in _FAULT_KNOBS}
         for name in ("latency_ms", "jitter_ms", "error_rate", "drop_rate", "lost_response_rate"):
             if name in fault_changes and (
@@ -249,9 +268,11 @@ class Simulator:
             changes["status"] = status
         if changes:
             self.throttle.settings = dataclasses.replace(self.throttle.settings, **changes)
+        if report_delay is not None:
+            self.report_delay_s = report_delay
 
     def fault_knobs(self) -> dict[str, Any]:
-        """The current fault and throttle settings."""
+        """The current fault, throttle and report-delay settings."""
         f, t = self.faults.settings, self.throttle.settings
         return {
             **dataclasses.asdict(f),
@@ -263,4 +284,5 @@ class Simulator:
             "maximum": t.maximum,
             "outflow": t.outflow,
             "up_front_cost": t.up_front_cost,
+            "report_delay_s": self.report_delay_s,
         }

@@ -17,11 +17,13 @@ from typing import Any
 from reconcile.sim.model import (
     BUILT_IN_ROLE_IDS,
     Account,
+    AccountReport,
     Course,
     Enrollment,
     ObserverLink,
     Progress,
     Pseudonym,
+    ReportFile,
     Role,
     Section,
     Term,
@@ -84,6 +86,8 @@ class Store:
         self.tokens: dict[str, Token] = {}
         self.enrollments: dict[int, Enrollment] = {}
         self.progresses: dict[int, Progress] = {}
+        self.reports: dict[int, AccountReport] = {}
+        self.report_files: dict[int, ReportFile] = {}
         self.root_account_id = 0
         self.course_sections: dict[int, list[int]] = {}
         self.default_sections: dict[int, int] = {}
@@ -106,6 +110,8 @@ class Store:
             "section": 1,
             "link": 1,
             "pseudonym": 1,
+            "report": 1,
+            "attachment": 1,
         }
         # (role id, permission) -> enabled: the seed's role overrides (permissions.py)
         self.role_overrides: dict[tuple[int, str], bool] = {}
