@@ -13,8 +13,9 @@
 - The job fails (``status`` ``error``, progress 100, no file, ``extra_text`` "Failed, the
   report failed to generate a file. Please try again.") when no report part is asked for,
   or when ``enrollment_term_id`` names no term: Canvas finds the term only inside the job.
-  Asking for parts other than ``enrollments`` (users, courses, ...) is refused with 400:
-  the simulator models the enrollments part only.
+  Asking for parts other than ``enrollments``, ``xlist`` and ``user_observers`` (users,
+  courses, ...) is refused with 400: the simulator models those three only. One part makes a CSV; several a zip of
+  ``<part>.csv`` members (``SisExporter#send_report``).
 - Once running, ``parameters`` carry Canvas's ``extra_text`` ("Term: All Terms; Reports:
   enrollments "). ``progress`` stays 0 while running: Canvas only computes a percentage for
   reports that know their total line count, which this one never sets; ``current_line``
@@ -34,11 +35,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import secrets
 import string
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -47,10 +50,16 @@ from reconcile.sim.auth import account_rights
 from reconcile.sim.context import Request, Response
 from reconcile.sim.model import Account, AccountReport, ReportFile, format_time
 from reconcile.sim.params import as_list, is_blank, value_to_boolean
-from reconcile.sim.provisioning import Scope, enrollments_csv
+from reconcile.sim.provisioning import Scope, enrollments_csv, user_observers_csv, xlist_csv
 from reconcile.sim.store import Store
 
 REPORT_TYPE = "provisioning_csv"
+# The parts the simulator makes (the rest of SIS_CSV_REPORTS is refused with 400).
+MODELLED: dict[str, Callable[[Store, Scope], tuple[bytes, int]]] = {
+    "enrollments": enrollments_csv,
+    "xlist": xlist_csv,
+    "user_observers": user_observers_csv,
+}
 # The parts an SIS export / provisioning report can hold (SisExporter::SIS_CSV_REPORTS).
 PARTS = (
     "users",
@@ -123,7 +132,8 @@ def _to_sentence(words: list[str]) -> str:
 def _scope(store: Store, report: AccountReport) -> tuple[Scope, str] | None:
     """The report's scope and ``extra_text`` as its job sees them; None when the job fails."""
     params = report.parameters or {}
-    if _requested(report.parameters) != ["enrollments"]:
+    parts = _requested(report.parameters)
+    if not parts or set(parts) - set(MODELLED):
         return None
     term_ref = next(
         (params[key] for key in ("enrollment_term_id", "enrollment_term") if not is_blank(params.get(key))),
@@ -147,7 +157,7 @@ def _scope(store: Store, report: AccountReport) -> tuple[Scope, str] | None:
         wanted = [s for s in VALID_STATES if s in asked]
         states = frozenset(wanted)
         text += f" Include Enrollment States: {_to_sentence(wanted)};"
-    text += " Reports: enrollments "
+    text += f" Reports: {' '.join(parts)} "
     scope = Scope(
         account_id=report.account_id,
         include_deleted=include_deleted,
@@ -175,10 +185,12 @@ def _base36(number: int) -> str:
             return text
 
 
-def _file_name(report: AccountReport, now: dt.datetime) -> str:
-    """``generate_file_name`` inside a Ruby Tempfile name: prefix, date, pid, random, ``.csv``."""
+def _file_name(report: AccountReport, now: dt.datetime, *, zipped: bool = False) -> str:
+    """``generate_file_name`` inside a Ruby Tempfile name: prefix, date, pid, random, ``.csv``
+    (``.zip`` for several parts)."""
     prefix = f"{report.report_type}_{now.day:02d}_{_MONTHS[now.month - 1]}_{now.year}_{report.id}"
-    return f"{prefix}{now:%Y%m%d}-{os.getpid()}-{_base36(secrets.randbelow(0x100000000))}.csv"
+    extension = "zip" if zipped else "csv"
+    return f"{prefix}{now:%Y%m%d}-{os.getpid()}-{_base36(secrets.randbelow(0x100000000))}.{extension}"
 
 
 def _advance(store: Store, report: AccountReport, mono: float) -> None:
@@ -195,7 +207,18 @@ def _advance(store: Store, report: AccountReport, mono: float) -> None:
     if mono < report.ready_at:
         return
     scope, text = scoped
-    content, rows = enrollments_csv(store, scope)
+    parts = _requested(report.parameters)
+    made = {part: MODELLED[part](store, scope) for part in parts}
+    content_type = "text/csv"
+    if len(made) == 1:
+        content, rows = next(iter(made.values()))
+    else:  # SisExporter#send_report: several parts go out as a zip of <part>.csv
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part, (data, _) in made.items():
+                archive.writestr(f"{part}.csv", data)
+        content, rows = buffer.getvalue(), sum(n for _, n in made.values())
+        content_type = "application/zip"
     now = store.now()
     uuid = "".join(secrets.choice(_UUID_CHARS) for _ in range(40))
     file = ReportFile(
@@ -203,10 +226,11 @@ def _advance(store: Store, report: AccountReport, mono: float) -> None:
         account_id=report.account_id,
         user_id=report.user_id,
         uuid=uuid,
-        filename=_file_name(report, now),
+        filename=_file_name(report, now, zipped=content_type != "text/csv"),
         content=content,
         rows=rows,
         created_at=now,
+        content_type=content_type,
     )
     store.report_files[file.id] = file
     report.file_id = file.id
@@ -295,10 +319,11 @@ def start(req: Request) -> Response:
     _require_read_reports(req)
     raw = req.params.get("parameters")
     parameters = dict(raw) if isinstance(raw, dict) else None
-    others = [part for part in _requested(parameters) if part != "enrollments"]
+    others = [part for part in _requested(parameters) if part not in MODELLED]
     if others:
         raise errors.message(
-            f"the simulator's provisioning report has an enrollments part only, not {', '.join(others)}"
+            "the simulator's provisioning report has enrollments, xlist and user_observers parts only, "
+            f"not {', '.join(others)}"
         )
     delay = max(0.0, float(req.report_delay_s))
     mono = clock()
@@ -355,7 +380,7 @@ def _csv(file: ReportFile) -> Response:
     return Response(
         None,
         raw=file.content,
-        content_type="text/csv",
+        content_type=file.content_type,
         headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
         items=file.rows,
     )

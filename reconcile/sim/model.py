@@ -312,6 +312,7 @@ class ReportFile:
     content: bytes
     rows: int  # data rows, the header not counted
     created_at: dt.datetime
+    content_type: str = "text/csv"  # application/zip when the report has several parts
 
 
 @dataclass(slots=True)

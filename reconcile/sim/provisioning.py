@@ -169,3 +169,98 @@ def enrollments_csv(store: Store, scope: Scope) -> tuple[bytes, int]:
         writer.writerow(row)  # None is written as an empty field
         rows += 1
     return out.getvalue().encode("utf-8"), rows
+
+
+XLIST_HEADERS = (
+    "canvas_xlist_course_id",
+    "xlist_course_id",
+    "canvas_section_id",
+    "section_id",
+    "status",
+    "canvas_nonxlist_course_id",
+    "nonxlist_course_id",
+)
+
+
+def xlist_csv(store: Store, scope: Scope) -> tuple[bytes, int]:
+    """The report's cross-listings CSV (``xlist``, ``xlist_query_options`` in sis_exporter.rb):
+    every section with a ``nonxlist_course_id``, under the course it is in now (account and
+    term scope on that course). Without ``include_deleted``: neither the course nor the section
+    deleted, the course not completed; with it: neither deleted, or both with SIS ids. Rows in
+    section id order (``find_each``). Call under the store's lock."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(XLIST_HEADERS)
+    rows = 0
+    courses = _courses_in_scope(store, scope)
+    for section_id in sorted(store.sections):
+        section = store.sections[section_id]
+        if section.nonxlist_course_id is None or section.course_id not in courses:
+            continue
+        course = store.courses[section.course_id]
+        gone = "deleted" in (course.workflow_state, section.workflow_state)
+        if scope.include_deleted:
+            if gone and not (course.sis_course_id and section.sis_section_id):
+                continue
+        elif gone or course.workflow_state == "completed":
+            continue
+        original = store.courses.get(section.nonxlist_course_id)
+        writer.writerow(
+            (
+                course.id,
+                course.sis_course_id,
+                section.id,
+                section.sis_section_id,
+                section.workflow_state,
+                section.nonxlist_course_id,
+                original.sis_course_id if original is not None else None,
+            )
+        )
+        rows += 1
+    return out.getvalue().encode("utf-8"), rows
+
+
+USER_OBSERVERS_HEADERS = (
+    "canvas_observer_id",
+    "observer_id",
+    "canvas_student_id",
+    "student_id",
+    "status",
+    "created_by_sis",
+)
+
+
+def user_observers_csv(store: Store, scope: Scope) -> tuple[bytes, int]:
+    """The report's observer links CSV (``user_observers``, ``user_observer_query_options``):
+    a row per link, per login of the student and login of the observer (the query joins both
+    users' pseudonyms of the root account; duplicates for several logins are Canvas's).
+    Without ``include_deleted``: the student's login active and the link not deleted. Rows in
+    the student login's id order (``find_each``). The simulator's links carry no SIS batch, so
+    ``created_by_sis`` is ``false``. Call under the store's lock."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(USER_OBSERVERS_HEADERS)
+    rows = 0
+    logins = sorted(
+        (login for every in store.pseudonyms.values() for login in every), key=lambda login: login.id
+    )
+    for login in logins:
+        if not scope.include_deleted and login.workflow_state == "deleted":
+            continue
+        for link_id in store.links_of_student.get(login.user_id, ()):
+            link = store.links[link_id]
+            if not scope.include_deleted and link.workflow_state == "deleted":
+                continue
+            for observer_login in store.pseudonyms.get(link.observer_id, ()):
+                writer.writerow(
+                    (
+                        link.observer_id,
+                        observer_login.sis_user_id,
+                        link.student_id,
+                        login.sis_user_id,
+                        link.workflow_state,
+                        "false",
+                    )
+                )
+                rows += 1
+    return out.getvalue().encode("utf-8"), rows

@@ -40,8 +40,11 @@ class Route:
         return f"{self.method} /" + "/".join(shown)
 
 
-def _route(method: str, path: str, handler: Handler) -> Route:
-    return Route(method, tuple(path.strip("/").split("/")), handler, method != "GET")
+def _route(method: str, path: str, handler: Handler, *, write: bool | None = None) -> Route:
+    """``write``: whether the route changes what Canvas holds (default: any method but GET)."""
+    return Route(
+        method, tuple(path.strip("/").split("/")), handler, method != "GET" if write is None else write
+    )
 
 
 ROUTES = [
@@ -76,7 +79,8 @@ ROUTES = [
     _route("GET", "/api/v1/users/:user_id/observers/:observer_id", api_observees.show_observer),
     _route("PUT", "/api/v1/users/:user_id/observees/:observee_id", api_observees.add_observee),
     _route("DELETE", "/api/v1/users/:user_id/observees/:observee_id", api_observees.remove_observee),
-    _route("POST", "/api/v1/accounts/:account_id/reports/provisioning_csv", api_reports.start),
+    # starting a report changes no enrollment: counted among the reads
+    _route("POST", "/api/v1/accounts/:account_id/reports/provisioning_csv", api_reports.start, write=False),
     _route("GET", "/api/v1/accounts/:account_id/reports/provisioning_csv/:id", api_reports.show),
     _route("GET", "/files/:id/download", api_reports.download),
     _route("GET", "/accounts/:account_id/files/:id/download", api_reports.download_in_account),

@@ -284,10 +284,10 @@ def test_a_job_with_nothing_to_do_or_an_unknown_term_fails(api: Api) -> None:
         assert "attachment" not in failed
 
 
-def test_parts_other_than_enrollments_are_refused(api: Api) -> None:
+def test_parts_the_simulator_does_not_model_are_refused(api: Api) -> None:
     response = api.post(START, data={**ENROLLMENTS, "parameters[users]": "true"})
     assert response.status_code == 400
-    assert "enrollments part only, not users" in response.json()["message"]
+    assert "enrollments, xlist and user_observers parts only, not users" in response.json()["message"]
 
 
 # -- rights, lookups, downloads ---------------------------------------------------------------
@@ -349,7 +349,8 @@ def test_the_new_routes_are_counted_by_route(api: Api) -> None:
         "GET /files/:id/download": 1,
         "POST /api/v1/accounts/:id/reports/provisioning_csv": 1,
     }
-    assert (stats["reads"], stats["writes"]) == (4, 1)
+    # starting a report changes no enrollment: a read, so "no writes" still means nothing changed
+    assert (stats["reads"], stats["writes"]) == (5, 0)
 
 
 def test_the_throttle_charges_a_download_by_its_rows(api: Api) -> None:
@@ -596,3 +597,80 @@ def test_filters_by_sub_account_type_state_and_sis(rules: Api) -> None:
 
 def test_header_is_exactly_canvas_s() -> None:
     assert ",".join(HEADERS) == HEADER_LINE
+
+
+XLIST_LINE = (
+    "canvas_xlist_course_id,xlist_course_id,canvas_section_id,section_id,status,"
+    "canvas_nonxlist_course_id,nonxlist_course_id"
+)
+
+
+def _zip_members(api: Api, report: dict[str, Any]) -> dict[str, str]:
+    import zipfile
+
+    done = _report(api, report)
+    assert done["status"] == "complete", done
+    response = api.get(done["attachment"]["url"])
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/zip")
+    assert done["attachment"]["filename"].endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        return {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+
+
+def test_enrollments_and_xlist_together_come_as_a_zip_of_one_csv_each(rules: Api) -> None:
+    members = _zip_members(rules, _start(rules, {**ENROLLMENTS, "parameters[xlist]": "true"}))
+    assert sorted(members) == ["enrollments.csv", "xlist.csv"]
+    assert members["enrollments.csv"].splitlines()[0] == HEADER_LINE
+    assert members["enrollments.csv"] == rules.get(_rows_url(rules)).text  # the same CSV as alone
+    lines = members["xlist.csv"].splitlines()
+    assert lines[0] == XLIST_LINE
+    # section 12 lives in course 2 now and came from course 1
+    assert lines[1:] == ["2,C2,12,S12,active,1,C1"]
+
+
+def test_the_xlist_part_alone_is_a_csv(rules: Api) -> None:
+    done = _report(rules, _start(rules, {"parameters[xlist]": "true"}))
+    response = rules.get(done["attachment"]["url"])
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert response.text.splitlines() == [XLIST_LINE, "2,C2,12,S12,active,1,C1"]
+
+
+def test_a_cross_listing_into_a_completed_course_needs_include_deleted(rules: Api) -> None:
+    store = rules.university.simulator.store
+    with store.lock:
+        store.courses[2].workflow_state = "completed"
+    plain = _report(rules, _start(rules, {"parameters[xlist]": "true"}))
+    assert rules.get(plain["attachment"]["url"]).text.splitlines() == [XLIST_LINE]
+    wide = _report(rules, _start(rules, {"parameters[xlist]": "true", "parameters[include_deleted]": "true"}))
+    assert rules.get(wide["attachment"]["url"]).text.splitlines()[1:] == ["2,C2,12,S12,active,1,C1"]
+
+
+def _rows_url(api: Api) -> str:
+    done = _report(api, _start(api))
+    return str(done["attachment"]["url"])
+
+
+def test_user_observers_lists_every_active_link_by_the_students_and_observers_logins() -> None:
+    from reconcile.sim.generate import ADMIN_TOKEN, generate
+
+    seed = generate(courses=3, students_per_course=4, random_seed=2, linked_parents=0.5)
+    assert seed["observer_links"]
+    simulator = Simulator.from_seed(seed, report_delay_s=0)
+    with simulator.serve() as url:
+        api = Api(University(url=url, token=ADMIN_TOKEN, simulator=simulator), ADMIN_TOKEN)
+        done = _report(api, _start(api, {"parameters[user_observers]": "true"}))
+        lines = api.get(done["attachment"]["url"]).text.splitlines()
+        store = simulator.store
+        with store.lock:
+            link = next(iter(store.links.values()))
+            link.workflow_state = "deleted"  # a link removed: gone unless include_deleted
+        later = _report(api, _start(api, {"parameters[user_observers]": "true"}))
+        after = api.get(later["attachment"]["url"]).text.splitlines()
+        api.session.close()
+    assert lines[0] == "canvas_observer_id,observer_id,canvas_student_id,student_id,status,created_by_sis"
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
+    pairs = {(int(r["canvas_observer_id"]), int(r["canvas_student_id"])) for r in rows}
+    assert pairs == {(link["observer_id"], link["student_id"]) for link in seed["observer_links"]}
+    assert {r["status"] for r in rows} == {"active"} and {r["created_by_sis"] for r in rows} == {"false"}
+    assert len(after) == len(lines) - 1
