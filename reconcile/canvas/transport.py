@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -196,6 +196,31 @@ class Transport:
             self._counters.add("failures")
             raise
 
+    def download(self, path_or_url: str, *, max_bytes: int) -> bytes:
+        """GET a file Canvas made (a report's attachment): its bytes, refused past ``max_bytes``.
+
+        Same limiter, retries and errors as :meth:`request`. Canvas answers a file download with
+        a redirect to its file store; a redirect on this origin is followed with the token, one to
+        another origin (a signed storage URL) without it, so the token never leaves Canvas.
+        """
+        url, query_token = self._url(path_or_url)
+        token = query_token or self._token
+        for _ in range(5):
+            shown = _Shown(url, [])
+            try:
+                answer = self._attempts("GET", url, [], [], token, True, shown, raw_limit=max_bytes)
+            except CanvasError:
+                self._counters.add("failures")
+                raise
+            if not 300 <= answer.status < 400:
+                return bytes(answer.data)
+            location = urljoin(url, answer.headers.get("Location") or "")
+            if _origin(location) == self._origin:
+                url = location
+                continue
+            return _fetch_elsewhere(self.session, location, timeout=self.timeout, max_bytes=max_bytes)
+        raise CanvasError("too many redirects", method="GET", path=strip_secrets(path_or_url))
+
     def _attempts(
         self,
         method: str,
@@ -205,6 +230,8 @@ class Transport:
         token: str,
         idempotent: bool,
         shown: _Shown,
+        *,
+        raw_limit: int | None = None,
     ) -> Response:
         failures = throttles = 0
         while True:
@@ -220,7 +247,9 @@ class Transport:
                     auth=_Bearer(token),
                     timeout=self.timeout,
                     allow_redirects=False,
+                    stream=raw_limit is not None,
                 )
+                content = _bounded(answer, raw_limit, shown) if raw_limit is not None else None
             except (requests.ConnectionError, requests.Timeout, *_DROPPED) as exc:
                 self.limiter.release()
                 self._counters.add("transport_errors")
@@ -275,6 +304,10 @@ class Transport:
                     asked = _retry_after(answer.headers.get("Retry-After"))
                     self._retry_sleep(failures, method, shown, f"Canvas answered {status}", at_least=asked)
                     continue
+            if raw_limit is not None and 300 <= status < 400 and answer.headers.get("Location"):
+                return Response(status, None, {}, answer.headers)
+            if raw_limit is not None and status < 300:
+                return Response(status, content, {}, answer.headers)
             if status >= 400 or 300 <= status < 400:
                 raise error_for_response(
                     status, method=method, path=str(shown), body=redact(text, token), retries=failures
@@ -477,6 +510,47 @@ def _reason(exc: Exception) -> str:
     if "refused" in repr(exc):
         return "connection refused"
     return "connection failed (" + type(exc).__name__ + ")"
+
+
+def _bounded(answer: requests.Response, limit: int, shown: _Shown) -> bytes:
+    """The body of a streamed answer, read in chunks; a file past ``limit`` bytes is refused
+    before more of it is held (its Content-Length, when sent, is checked first)."""
+    try:
+        declared = int(answer.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit or answer.status_code >= 300:
+        # an error body is small and read by .text; a refused file is never read
+        if declared > limit:
+            answer.close()
+            raise CanvasError(
+                f"the file is {declared:,} bytes, above the limit of {limit:,}", path=str(shown)
+            )
+        return b""
+    chunks, size = [], 0
+    for chunk in answer.iter_content(chunk_size=1 << 16):
+        size += len(chunk)
+        if size > limit:
+            answer.close()
+            raise CanvasError(f"the file is above the limit of {limit:,} bytes", path=str(shown))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _fetch_elsewhere(session: requests.Session, url: str, *, timeout: Any, max_bytes: int) -> bytes:
+    """A file Canvas redirected to its file store: fetched without the token, bounded."""
+    shown = _Shown(url.split("?", 1)[0], [])
+    try:
+        with requests.get(url, timeout=timeout, stream=True, allow_redirects=True) as answer:
+            if answer.status_code >= 400:
+                raise CanvasError(
+                    f"the file store answered {answer.status_code}",
+                    status=answer.status_code,
+                    path=str(shown),
+                )
+            return _bounded(answer, max_bytes, shown)
+    except (requests.ConnectionError, requests.Timeout, *_DROPPED) as exc:
+        raise TransportError(_reason(exc), method="GET", path=str(shown)) from None
 
 
 def _json(answer: requests.Response, method: str, shown: _Shown) -> Any:
