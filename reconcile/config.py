@@ -44,6 +44,9 @@ class CanvasSettings:
     concurrency: int = 8
     timeout: float = 30.0  # seconds, per request
     retries: int = 5  # attempts after the first, for transient failures
+    inventory: str = "auto"  # courses | report | auto: where a live plan takes its inventory from
+    report_above: int = 200  # auto: the report when the roster spans more courses than this
+    report_timeout: float = 1800.0  # seconds to wait for the provisioning report
 
 
 @dataclass(frozen=True)
@@ -334,6 +337,8 @@ def _build(document: dict[str, Any]) -> Config:
         canvas["url"] = str(canvas["url"]).rstrip("/")
     if "timeout" in canvas:
         canvas["timeout"] = float(canvas["timeout"])
+    if "report_timeout" in canvas:
+        canvas["report_timeout"] = float(canvas["report_timeout"])
     manage = section("manage")
     if manage.get("roles") is not None:
         manage["roles"] = tuple(dict.fromkeys(canvas_role(r) for r in manage["roles"]))

@@ -57,8 +57,10 @@ def gather(
     account: str = "self",
     now: Any = None,
     on_progress: Callable[[int, int], None] | None = None,
+    course_states: dict[str, Any] | None = None,
 ) -> LiveState:
-    """Read what a plan of ``desired`` over ``scope`` needs from Canvas (see the module docstring)."""
+    """Read what a plan of ``desired`` over ``scope`` needs from Canvas (see the module docstring).
+    ``course_states`` (ref -> ``CourseState``), when already read, saves reading them again."""
     from reconcile.canvas import lookups as canvas_lookups
     from reconcile.canvas import state
 
@@ -110,8 +112,8 @@ def gather(
             for section in sorted(found_here, key=lambda s: s.id):
                 live.warnings.append(_crosslisted_warning(course, section))
         _place_sectionless(live, desired, listed, moved)
-    _dates(client, live, desired, scope, listed, account=account, now=now)
-    if _observers_in_scope(scope, custom_roles or {}):
+    _dates(client, live, desired, scope, listed, account=account, now=now, states=course_states)
+    if observers_in_scope(scope, custom_roles or {}):
         observers = _desired_observer_ids(desired, live.current, live.lookups.user_ids)
         live.current, links = state.fetch_links(client, live.current, observers)
         live.links = links.pairs
@@ -158,6 +160,7 @@ def _dates(
     *,
     account: str,
     now: Any,
+    states: dict[str, Any] | None = None,
 ) -> None:
     """Each course's state and dates with its term's (facts §7.4, §7.5, §14.4), and the dates of
     sections where they can change a decision: in concluded courses (a section still open takes
@@ -169,7 +172,10 @@ def _dates(
     from reconcile.planner.dates import COURSE_COLUMNS, SECTION_COLUMNS, concluded_courses
     from reconcile.planner.keys import as_utc
 
-    states = canvas_lookups.course_states(client, list(scope.courses), account=account)
+    if states is None:
+        states = canvas_lookups.course_states(client, list(scope.courses), account=account)
+    else:
+        states = {ref: state for ref, state in states.items() if ref in scope.courses}
     if not states:
         return
     frame = pd.DataFrame(
@@ -282,7 +288,7 @@ def _place_sectionless(
             )
 
 
-def _observers_in_scope(scope: Scope, custom_roles: dict[str, str | None]) -> bool:
+def observers_in_scope(scope: Scope, custom_roles: dict[str, str | None]) -> bool:
     return any(
         role == "ObserverEnrollment" or custom_roles.get(role) == "ObserverEnrollment" for role in scope.roles
     )

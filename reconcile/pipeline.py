@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconcile.config import Config
+from reconcile.frames import CURRENT_COLUMNS
+from reconcile.inventory import ReportInventory, confirmed_scope
+from reconcile.inventory import record as inventory_record
 from reconcile.live import LiveState, check_rights, gather, users_named_twice
 from reconcile.plan import Plan, PlanWarning, plan_from_json, plan_to_json
 from reconcile.planner import build_plan
@@ -55,6 +58,7 @@ def make_plan(
     on_progress: Callable[[int, int], None] | None = None,
     claims: Claims | None = None,
     on_current: Callable[[Any], None] | None = None,
+    inventory: str | None = None,
 ) -> tuple[Plan, RosterResult]:
     """Load and validate the rosters, fetch the courses in scope, and plan.
 
@@ -66,6 +70,8 @@ def make_plan(
     (CANVAS_API_URL, CANVAS_API_TOKEN) is closed again. The claim set of that Canvas is read
     from the state dir (``claims`` overrides it; ``ClaimsError`` for a bad file), and
     ``on_current(frame)`` is given the current enrollments the plan was made against.
+    ``inventory`` (courses | report | auto) overrides ``canvas.inventory`` for a live plan
+    (:mod:`reconcile.inventory`).
     """
     from reconcile.roster import load_rosters
 
@@ -112,23 +118,41 @@ def make_plan(
 
             client = CanvasClient.from_env(config.canvas)
         try:
+            canvas_url = getattr(client, "base_url", None) or canvas_url
+            known_claims = claims if claims is not None else _claims(config, canvas_url)
+            taken = _inventory(client, result, scope, config, inventory, claims=known_claims, now=now)
+            fetch_scope = confirmed_scope(scope, taken.report) if taken.report else scope
+            desired = result.desired
+            if taken.report:
+                desired = desired[desired["course"].isin(list(fetch_scope.courses))].reset_index(drop=True)
+            before = _requests(client)
             live = gather(
                 client,
-                result.desired,
-                scope,
+                desired,
+                fetch_scope,
                 custom_roles=config.roster.custom_roles,
                 account=config.canvas.account_id,
                 now=now,
                 on_progress=on_progress,
+                course_states=taken.report.states if taken.report else None,
             )
-            canvas_url = getattr(client, "base_url", None) or canvas_url
-            log.info("fetched %d enrollment(s) of %d course(s) from %s", len(live.current), len(scope.courses),
-                     canvas_url)  # fmt: skip
+            log.info("fetched %d enrollment(s) of %d course(s) from %s", len(live.current),
+                     len(fetch_scope.courses), canvas_url)  # fmt: skip
+            record = inventory_record(
+                taken.report,
+                mode=taken.mode,
+                setting=taken.setting,
+                confirm_requests=_requests(client) - before,
+                fallback=taken.fallback,
+            )
+            if taken.report:
+                live = _with_report_rows(live, taken.report)
             if on_current is not None:
                 on_current(live.current)
             plan = _planned(result, live.current, config, live=live, now=now, canvas_url=canvas_url,
-                            source="live", only=only, warnings=warnings + live.warnings,
-                            claims=claims if claims is not None else _claims(config, canvas_url))  # fmt: skip
+                            source="live", only=only, warnings=warnings + taken.warnings + live.warnings,
+                            claims=known_claims, inventory=record,
+                            confirmed=fetch_scope.courses if taken.report else None)  # fmt: skip
             return check_rights(client, plan, config), result
         finally:
             if own:
@@ -139,6 +163,66 @@ def make_plan(
                     only=only, warnings=warnings, fetched=False,
                     claims=claims if claims is not None else _claims(config, canvas_url))  # fmt: skip
     return plan, result
+
+
+@dataclasses.dataclass
+class _Taken:
+    mode: str  # courses | report: what this plan used
+    setting: str  # what was asked for: courses | report | auto
+    report: ReportInventory | None = None
+    fallback: str | None = None
+    warnings: list[PlanWarning] = dataclasses.field(default_factory=list)
+
+
+def _inventory(
+    client: Any, result: RosterResult, scope: Any, config: Config, asked: str | None, *, claims: Any, now: Any
+) -> _Taken:
+    """The report phase of a ``report`` plan (or ``auto`` over enough courses), else nothing."""
+    from reconcile import inventory
+
+    setting = asked or config.canvas.inventory
+    mode = inventory.mode_for(setting, scope, report_above=config.canvas.report_above)
+    if mode != "report" or not hasattr(client, "transport") or not scope.courses:
+        return _Taken(mode="courses", setting=setting)
+    try:
+        report = inventory.take(client, result.desired, scope, config, claims=claims, now=now)
+    except inventory.InventoryUnavailable as exc:
+        if setting == "report":
+            raise
+        return _Taken(
+            mode="courses",
+            setting=setting,
+            fallback=str(exc),
+            warnings=[
+                PlanWarning(
+                    code="inventory_report_unavailable",
+                    message=f"every course was fetched one by one, because the provisioning report could "
+                    f"not be used: {exc}",
+                )
+            ],
+        )
+    return _Taken(mode="report", setting=setting, report=report)
+
+
+def _requests(client: Any) -> int:
+    stats = getattr(client, "stats", None)
+    return int(getattr(stats, "requests", 0) or 0)
+
+
+def _with_report_rows(live: LiveState, report: ReportInventory) -> LiveState:
+    """``live`` with the report's rows of the courses it shows in sync, and every course's dates."""
+    import pandas as pd
+
+    from reconcile.frames import conform
+
+    rows = conform(report.rows, CURRENT_COLUMNS)
+    live.current = pd.concat([live.current, rows], ignore_index=True) if len(rows) else live.current
+    # the in-sync courses' observer rows were marked from the report's links; the planner needs
+    # those links too, to leave alone the roster rows they provide, as a courses plan does
+    live.links = live.links | report.links
+    if report.course_dates is not None:
+        live.course_dates = report.course_dates
+    return live
 
 
 def _claims(config: Config, canvas_url: str | None) -> Claims:
@@ -164,6 +248,8 @@ def _planned(
     warnings: list[PlanWarning],
     fetched: bool = True,
     claims: Claims | None = None,
+    inventory: dict[str, Any] | None = None,
+    confirmed: Sequence[str] | None = None,
 ) -> Plan:
     """The plan of ``result`` against ``current``, after the checks only Canvas's answer makes
     possible (one course or user named two ways; rows no section can take)."""
@@ -191,9 +277,26 @@ def _planned(
         fetched_with=live.fetched_with if live else None,
         placement=live.placement if live else None,
         claims=claims,
+        extra_policy={"inventory": inventory} if inventory else None,
     )
+    if confirmed is not None:
+        plan = only_confirmed(plan, confirmed)
     log.info("planned %d operation(s), %d warning(s)", len(plan.operations), len(plan.warnings))
     return plan
+
+
+def only_confirmed(plan: Plan, confirmed: Sequence[str]) -> Plan:
+    """A report-inventory plan keeps the fingerprints of the courses it fetched one by one only
+    (the report's rows have no updated_at to fingerprint). An operation in a course it did not
+    fetch would rest on the report alone: that is a bug, never a plan to apply."""
+    from reconcile.planner.core import _with_id
+
+    kept = set(confirmed)
+    stray = sorted({op.target.course for op in plan.operations} - kept)
+    if stray:
+        raise RuntimeError(f"a report-inventory plan planned operations in unconfirmed course(s) {stray}")
+    fingerprints = {c: h for c, h in plan.fingerprints.items() if c in kept}
+    return _with_id(dataclasses.replace(plan, fingerprints=fingerprints))
 
 
 def _same_course_named_twice(current: Any, desired: Any) -> tuple[Problem, ...]:

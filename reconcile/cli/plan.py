@@ -68,6 +68,14 @@ def _fail(message: str, *, code: int = exitcodes.ERROR) -> NoReturn:
     help="Roster format.",
 )
 @click.option(
+    "--inventory",
+    type=click.Choice(("courses", "report", "auto")),
+    default=None,
+    help="Where the inventory of Canvas comes from: every course's list, the account's provisioning "
+    "report first (only changed courses are then fetched), or auto (the report above "
+    "canvas.report_above courses). Default: canvas.inventory (auto).",
+)
+@click.option(
     "--sign",
     is_flag=True,
     help=f"Sign the plan (HMAC-SHA256) with the key in {SIGNING_KEY_ENV}, for apply --require-signature.",
@@ -82,6 +90,7 @@ def plan(
     courses: tuple[str, ...],
     snapshot: str | None,
     roster_format: str,
+    inventory: str | None,
     sign: bool,
 ) -> None:
     """Compare ROSTER files with Canvas and show the operations that would make Canvas match.
@@ -116,6 +125,7 @@ def plan(
                 current_snapshot=snapshot,
                 roster_format=None if roster_format == "auto" else roster_format,
                 on_progress=on_progress,
+                inventory=inventory,
             )
     except RosterInvalid as exc:
         for problem in exc.problems:

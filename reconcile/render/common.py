@@ -143,6 +143,21 @@ def closing_line(plan: Plan) -> str:
     return f"Plan: {s['to_enroll']} to enroll, {s['to_change']} to change, {s['to_drop']} to drop{tail}."
 
 
+def inventory_line(plan: Plan) -> str | None:
+    """Where a report-inventory plan's state came from, and what each phase cost."""
+    inventory = plan.policy.get("inventory") or {}
+    if inventory.get("source") != "report":
+        return None
+    requests = inventory.get("requests") or {}
+    return (
+        f"Inventory: provisioning report {inventory.get('report_id')}; "
+        f"{counted(int(inventory.get('courses_in_sync_by_report', 0)), 'course')} in sync by the report, "
+        f"{counted(int(inventory.get('courses_confirmed', 0)), 'course')} fetched one by one "
+        f"(requests: {int(requests.get('course_list', 0)) + int(requests.get('report', 0))} for the "
+        f"inventory, {int(requests.get('confirm', 0))} to confirm)."
+    )
+
+
 def not_claimed_line(plan: Plan) -> str | None:
     """ "4 enrollments not claimed by this tool left unchanged ..." for a ``claimed`` plan that left some."""
     n = plan.summary.get("not_claimed", 0)

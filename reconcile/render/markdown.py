@@ -8,6 +8,7 @@ from reconcile.render.common import (
     closing_line,
     counted,
     group,
+    inventory_line,
     kept_by_canvas,
     not_claimed_line,
 )
@@ -32,6 +33,9 @@ def render_markdown(plan: Plan, *, max_per_course: int = 50) -> str:
     out.append("")
     out.append(f"**{closing_line(plan)}**")
     out.append("")
+    shown_inventory = inventory_line(plan)
+    if shown_inventory:
+        out += [shown_inventory, ""]
     unclaimed = not_claimed_line(plan)
     if unclaimed:
         out += [unclaimed, ""]

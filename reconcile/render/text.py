@@ -17,6 +17,7 @@ from reconcile.render.common import (
     closing_line,
     counted,
     group,
+    inventory_line,
     kept_by_canvas,
     not_claimed_line,
 )
@@ -90,6 +91,9 @@ def render_text(plan: Plan, *, color: bool = False, max_per_course: int | None =
         out.extend(f"  - {w.code}: {w.message}" for w in plan.warnings)
         out.append("")
     out.append(paint(closing_line(plan), "bold"))
+    shown_inventory = inventory_line(plan)
+    if shown_inventory:
+        out.append(paint(shown_inventory, "dim"))
     unclaimed = not_claimed_line(plan)
     if unclaimed:
         out.append(paint(unclaimed, "dim"))
