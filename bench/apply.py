@@ -75,10 +75,19 @@ def _trim(plan: Plan, n: int) -> Plan:
 
 
 def _apply(
-    url: str, plan: Plan, config: Any, state: Path, *, parallelism: int, adaptive: bool = True
+    url: str,
+    plan: Plan,
+    config: Any,
+    state: Path,
+    *,
+    parallelism: int,
+    adaptive: bool = True,
+    pacing: bool = True,
 ) -> dict[str, Any]:
     marks: dict[str, float] = {}
-    with CanvasClient(url, ADMIN_TOKEN, concurrency=parallelism, adaptive=adaptive, retries=8) as client:
+    with CanvasClient(
+        url, ADMIN_TOKEN, concurrency=parallelism, adaptive=adaptive, pacing=pacing, retries=8
+    ) as client:
         began = time.perf_counter()
         result = apply_plan(
             plan,
@@ -100,6 +109,7 @@ def _apply(
         "pages": stats.get("pages", 0),
         "retries": stats.get("retries", 0),
         "throttled": stats.get("throttled", 0),
+        "cost": stats.get("request_cost", 0.0),
         "failed": len(result.failures) + len(result.skipped),
         "exit": result.exit_code,
         "rate": len(plan.operations) / execute,
