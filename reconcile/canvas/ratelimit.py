@@ -19,10 +19,10 @@ model says Canvas would admit it:
   of each answer (the running mean when an answer has none) and leaks at ``outflow``;
 - each reading bounds it: Canvas counted the settled level plus a reservation for each
   of our requests it was running, so the level is at most hwm − remaining and at least
-  that less one reservation per request still in flight here (those may not have reached
-  Canvas yet, or may have finished with their answers still on the way). The integrated
-  level is kept inside that range: exact when nothing else is in flight, as at the
-  bucket's edge, and pulled up when the integral falls short (another client on the
+  that less one reservation per request that may have been running there (those still in
+  flight here, and those answered here while this one ran, as answers get reordered).
+  The integrated level is kept inside that range: exact when a request ran alone, as at
+  the bucket's edge, and pulled up when the integral falls short (another client on the
   token, a slower outflow); the first reading, with nothing to integrate from, is taken
   at the lowest level it allows;
 - each request in flight adds ``up_front_cost``;
@@ -120,7 +120,7 @@ class LimiterSnapshot:
 class Slot:
     """One admitted request. Call :meth:`done` once with what its answer said."""
 
-    __slots__ = ("_limiter", "probe", "released", "sent_at", "seq")
+    __slots__ = ("_answers_before", "_limiter", "probe", "released", "sent_at", "seq")
 
     def __init__(self, limiter: RateLimiter, seq: int, sent_at: float, probe: bool) -> None:
         self._limiter = limiter
@@ -128,6 +128,7 @@ class Slot:
         self.sent_at = sent_at
         self.probe = probe
         self.released = False
+        self._answers_before = 0  # the limiter's count of answers when this one was sent
 
     def done(
         self, *, remaining: float | None = None, throttled: bool = False, cost: float | None = None
@@ -214,6 +215,7 @@ class RateLimiter:
         self._learned_margin = 0.0
         self._up_front = up_front_cost  # grows if a refusal shows Canvas reserves more
         self._paced = 0
+        self._answers = 0  # slots given back, answered or not
         self._cost_sum = 0.0
         self._cost_count = 0
 
@@ -308,6 +310,7 @@ class RateLimiter:
         self._peak = max(self._peak, self._in_flight)
         self._seq += 1
         slot = Slot(self, self._seq, now, probe)
+        slot._answers_before = self._answers
         self._slots[slot.seq] = slot
         if probe:
             self._probes += 1
@@ -364,7 +367,11 @@ class RateLimiter:
             if remaining is not None:
                 self._last_remaining = remaining
             if self.pacing:
-                self._model(remaining, throttled, cost)
+                # Answers taken here while this request ran may come from requests Canvas was
+                # still running when it counted this one: threads and sockets reorder answers.
+                overtaken = 0 if slot is None else self._answers - slot._answers_before
+                self._model(remaining, throttled, cost, overtaken=overtaken)
+            self._answers += 1
             if throttled:
                 self._throttled += 1
                 self._enforced = True
@@ -376,20 +383,20 @@ class RateLimiter:
                 self._learn(remaining, holding)
             self._cond.notify_all()
 
-    def _model(self, remaining: float | None, throttled: bool, cost: float | None) -> None:
+    def _model(self, remaining: float | None, throttled: bool, cost: float | None, *, overtaken: int) -> None:
         """Update the modelled level from one answer (lock held, its slot already removed).
 
         The level is integrated from the costs answers report and the outflow, and each
         reading bounds it. Canvas counted the settled level plus the reservation of each
-        of our requests that had reached it and not yet finished; the others still in
-        flight here may not have reached it yet, or may have finished already with their
-        answers still on the way (threads and the network reorder answers), and those are
-        the ones the model will add when their answers come. So the level is at most what
-        the reading counted and at least that less one reservation for each request still
-        in flight, and the integrated level is kept inside that range: exact when nothing
-        else is in flight, as at the bucket's edge."""
+        of our requests that had reached it and not yet finished. Of the others still in
+        flight here, some may not have reached it yet and some may have finished with
+        their answers still on the way; and an answer taken here while this request ran
+        may come from a request Canvas was still running (threads and sockets reorder
+        answers). So the level is at most what the reading counted and at least that less
+        one reservation for each of those, and the integrated level is kept inside that
+        range: exact when the request ran alone, as at the bucket's edge."""
         now = self.clock()
-        running = len(self._slots)
+        running = len(self._slots)  # still in flight here
         integrated = self._predicted(now)
         if not throttled:  # a refused request never ran and costs nothing
             integrated += cost if cost is not None else self._mean_cost()
@@ -399,14 +406,14 @@ class RateLimiter:
                 # can be set per path); count at least that much from now on.
                 self._up_front = remaining
             counted = self.hwm - remaining
-            low = counted - self._up_front * running
+            low = counted - self._up_front * (running + overtaken)
             # The first reading has nothing to integrate from: take what it allows at the
             # lowest (the requests of a first burst reach Canvas together).
             level = min(max(integrated, low), counted) if self._read else low
             self._read = True
         elif throttled:
             # Refused: the count with one more reservation had reached hwm.
-            level = max(integrated, self.hwm - self._up_front * (1 + running))
+            level = max(integrated, self.hwm - self._up_front * (1 + running + overtaken))
         else:
             level = integrated
         self._level, self._level_at = max(0.0, level), now
