@@ -98,6 +98,7 @@ def _apply(
             on_start=lambda p, n: marks.update(start=marks.get("start", time.perf_counter())),
         )
         ended = time.perf_counter()
+        mean_in_flight = client.limiter.snapshot().mean_in_flight
     stats = result.client_stats
     execute = ended - marks["start"]
     return {
@@ -110,6 +111,7 @@ def _apply(
         "retries": stats.get("retries", 0),
         "throttled": stats.get("throttled", 0),
         "cost": stats.get("request_cost", 0.0),
+        "mean_in_flight": mean_in_flight,
         "failed": len(result.failures) + len(result.skipped),
         "exit": result.exit_code,
         "rate": len(plan.operations) / execute,
