@@ -75,10 +75,19 @@ def _trim(plan: Plan, n: int) -> Plan:
 
 
 def _apply(
-    url: str, plan: Plan, config: Any, state: Path, *, parallelism: int, adaptive: bool = True
+    url: str,
+    plan: Plan,
+    config: Any,
+    state: Path,
+    *,
+    parallelism: int,
+    adaptive: bool = True,
+    pacing: bool = True,
 ) -> dict[str, Any]:
     marks: dict[str, float] = {}
-    with CanvasClient(url, ADMIN_TOKEN, concurrency=parallelism, adaptive=adaptive, retries=8) as client:
+    with CanvasClient(
+        url, ADMIN_TOKEN, concurrency=parallelism, adaptive=adaptive, pacing=pacing, retries=8
+    ) as client:
         began = time.perf_counter()
         result = apply_plan(
             plan,
@@ -89,6 +98,7 @@ def _apply(
             on_start=lambda p, n: marks.update(start=marks.get("start", time.perf_counter())),
         )
         ended = time.perf_counter()
+        mean_in_flight = client.limiter.snapshot().mean_in_flight
     stats = result.client_stats
     execute = ended - marks["start"]
     return {
@@ -100,6 +110,8 @@ def _apply(
         "pages": stats.get("pages", 0),
         "retries": stats.get("retries", 0),
         "throttled": stats.get("throttled", 0),
+        "cost": stats.get("request_cost", 0.0),
+        "mean_in_flight": mean_in_flight,
         "failed": len(result.failures) + len(result.skipped),
         "exit": result.exit_code,
         "rate": len(plan.operations) / execute,

@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 # Order in RESULTS.md; a module missing here is simply not run yet.
-BENCHMARKS = ["sim", "client", "roster", "planner", "apply", "inventory"]
+BENCHMARKS = ["sim", "client", "roster", "planner", "apply", "pacing", "inventory"]
 
 
 def machine() -> str:

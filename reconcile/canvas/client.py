@@ -42,6 +42,9 @@ class CanvasClient:
     """A Canvas API client for one base URL and token. Thread-safe; use as a context manager.
 
     ``concurrency`` bounds requests in flight (the rate limiter may hold it lower);
+    ``pacing`` (default) paces requests to a model of Canvas's bucket, False keeps the
+    limiter's earlier AIMD cap on requests in flight, ``adaptive=False`` a fixed cap
+    (:mod:`reconcile.canvas.ratelimit`);
     ``timeout`` is seconds per request (or ``(connect, read)``); ``retries`` bounds the
     retries of a transient failure; ``throttle_retries`` those of a throttled request.
     """
@@ -57,6 +60,7 @@ class CanvasClient:
         per_page: int = 100,
         throttle_retries: int = 12,
         adaptive: bool = True,
+        pacing: bool = True,
         account_id: str = "self",
         clock: Clock | None = None,
         sleep: Sleep | None = None,
@@ -67,7 +71,12 @@ class CanvasClient:
             raise ConfigError("concurrency must be at least 1")
         if not 1 <= per_page <= 100:
             raise ConfigError("per_page must be between 1 and 100 (Canvas caps it at 100)")
-        limiter_args: dict[str, Any] = {"max_in_flight": concurrency, "adaptive": adaptive, "rng": rng}
+        limiter_args: dict[str, Any] = {
+            "max_in_flight": concurrency,
+            "adaptive": adaptive,
+            "pacing": pacing,
+            "rng": rng,
+        }
         if clock is not None:
             limiter_args["clock"] = clock
         if sleep is not None:

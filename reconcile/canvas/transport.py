@@ -6,7 +6,8 @@ Every request goes through :meth:`Transport.request`:
   ``access_token`` query parameter given by a caller is lifted out into the header);
 - connect and read timeouts on every request;
 - the shared :class:`~reconcile.canvas.ratelimit.RateLimiter` admits it and learns from
-  ``X-Rate-Limit-Remaining``; 429 / 403 "Rate Limit Exceeded" is retried after a
+  ``X-Rate-Limit-Remaining`` and ``X-Request-Cost`` (it paces requests to Canvas's
+  bucket); 429 / 403 "Rate Limit Exceeded" is retried after a
   jittered pause (always safe: Canvas refused it before running it);
 - connection errors, timeouts and 500/502/503/504 are retried with exponential backoff
   and jitter when the request may be repeated (``idempotent``); a request that provably
@@ -263,10 +264,10 @@ class Transport:
             status = answer.status_code
             text = answer.text if status >= 400 else ""
             throttled = status in {403, 429} and is_throttle(status, text)
-            self.limiter.release(
-                remaining=_float(answer.headers.get("X-Rate-Limit-Remaining")), throttled=throttled
-            )
             cost = _float(answer.headers.get("X-Request-Cost"))
+            self.limiter.release(
+                remaining=_float(answer.headers.get("X-Rate-Limit-Remaining")), throttled=throttled, cost=cost
+            )
             if cost:
                 self._counters.add("request_cost", cost)
             log.debug("%s %s -> %s in %.3fs", method, shown, status, time.monotonic() - started)
