@@ -65,7 +65,6 @@ class ReportInventory:
     states: dict[str, Any] = field(default_factory=dict)  # course ref -> CourseState, for the confirm phase
     links: frozenset[tuple[int, int]] = frozenset()  # active observer links, when observers are in scope
     requests: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 class InventoryUnavailable(CanvasError):
@@ -102,7 +101,7 @@ def take(
         parse_xlist,
         run_provisioning,
     )
-    from reconcile.live import observers_in_scope
+    from reconcile.live import course_dates_frame, observers_in_scope
 
     before = client.stats.requests
     account = config.canvas.account_id
@@ -127,7 +126,7 @@ def take(
     confirm = _undecidable(desired, scope, ids, rows, xlist)
     rows = mark_linked(_assigned(rows, ids), links)
     decidable = [c for c in scope.courses if c not in confirm]
-    course_dates = _course_dates(states)
+    course_dates = course_dates_frame(states)
     changed = _changed(
         desired, rows, decidable, config, claims=claims, now=now, course_dates=course_dates, links=links
     )
@@ -147,7 +146,6 @@ def take(
         states=states,
         links=links,
         requests=counts,
-        seconds=report.seconds,
     )
 
 
@@ -221,29 +219,6 @@ def _assigned(rows: pd.DataFrame, ids: dict[str, int]) -> pd.DataFrame:
     return kept.reset_index(drop=True)
 
 
-def _course_dates(states: dict[str, Any]) -> pd.DataFrame | None:
-    from reconcile.frames import conform
-    from reconcile.planner.dates import COURSE_COLUMNS
-
-    if not states:
-        return None
-    frame = pd.DataFrame(
-        [
-            {
-                "course_ref": ref,
-                "workflow_state": state.workflow_state,
-                "start_at": state.start_at,
-                "end_at": state.end_at,
-                "restrict_enrollments_to_course_dates": state.restrict_enrollments_to_course_dates,
-                "term_start_at": state.term_start_at,
-                "term_end_at": state.term_end_at,
-            }
-            for ref, state in states.items()
-        ]
-    )
-    return conform(frame, COURSE_COLUMNS)
-
-
 def _changed(
     desired: pd.DataFrame,
     rows: pd.DataFrame,
@@ -283,7 +258,7 @@ def confirmed_scope(scope: Scope, inventory: ReportInventory) -> Scope:
     return dataclasses.replace(scope, courses=tuple(c for c in scope.courses if c in inventory.confirm))
 
 
-def record(inventory: ReportInventory | None, *, mode: str, setting: str, confirm_requests: int = 0,
+def record(inventory: ReportInventory | None, *, setting: str, confirm_requests: int = 0,
            fallback: str | None = None) -> dict[str, Any]:  # fmt: skip
     """What the plan says of its inventory (``policy.inventory``): where its state came from and the
     requests of each phase (``confirm_requests``: those of the course-by-course reads)."""

@@ -169,7 +169,7 @@ def _dates(
     fetched (one more request per course)."""
     from reconcile.canvas import lookups as canvas_lookups
     from reconcile.frames import conform
-    from reconcile.planner.dates import COURSE_COLUMNS, SECTION_COLUMNS, concluded_courses
+    from reconcile.planner.dates import SECTION_COLUMNS, concluded_courses
     from reconcile.planner.keys import as_utc
 
     if states is None:
@@ -178,21 +178,7 @@ def _dates(
         states = {ref: state for ref, state in states.items() if ref in scope.courses}
     if not states:
         return
-    frame = pd.DataFrame(
-        [
-            {
-                "course_ref": ref,
-                "workflow_state": state.workflow_state,
-                "start_at": state.start_at,
-                "end_at": state.end_at,
-                "restrict_enrollments_to_course_dates": state.restrict_enrollments_to_course_dates,
-                "term_start_at": state.term_start_at,
-                "term_end_at": state.term_end_at,
-            }
-            for ref, state in states.items()
-        ]
-    )
-    live.course_dates = conform(frame, COURSE_COLUMNS)
+    live.course_dates = course_dates_frame(states)
     now_us = int(as_utc(now or pd.Timestamp.now(tz="UTC")).value // 1000)
     wanted = set(concluded_courses(live.course_dates, now_us))
     wanted |= set(desired.loc[desired["status"] == "invited", "course"].dropna().tolist()) & set(
@@ -218,6 +204,30 @@ def _dates(
     ]
     if rows:
         live.section_dates = conform(pd.DataFrame(rows), {**SECTION_COLUMNS, "sis_section_id": "string"})
+
+
+def course_dates_frame(states: dict[str, Any]) -> pd.DataFrame | None:
+    """``planner.dates.COURSE_COLUMNS`` of ``states`` (course ref -> ``CourseState``); None when empty."""
+    from reconcile.frames import conform
+    from reconcile.planner.dates import COURSE_COLUMNS
+
+    if not states:
+        return None
+    frame = pd.DataFrame(
+        [
+            {
+                "course_ref": ref,
+                "workflow_state": state.workflow_state,
+                "start_at": state.start_at,
+                "end_at": state.end_at,
+                "restrict_enrollments_to_course_dates": state.restrict_enrollments_to_course_dates,
+                "term_start_at": state.term_start_at,
+                "term_end_at": state.term_end_at,
+            }
+            for ref, state in states.items()
+        ]
+    )
+    return conform(frame, COURSE_COLUMNS)
 
 
 def _section_is(section: Any, ref: str) -> bool:

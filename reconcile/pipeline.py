@@ -140,7 +140,6 @@ def make_plan(
                      len(fetch_scope.courses), canvas_url)  # fmt: skip
             record = inventory_record(
                 taken.report,
-                mode=taken.mode,
                 setting=taken.setting,
                 confirm_requests=_requests(client) - before,
                 fallback=taken.fallback,
@@ -167,7 +166,6 @@ def make_plan(
 
 @dataclasses.dataclass
 class _Taken:
-    mode: str  # courses | report: what this plan used
     setting: str  # what was asked for: courses | report | auto
     report: ReportInventory | None = None
     fallback: str | None = None
@@ -183,14 +181,13 @@ def _inventory(
     setting = asked or config.canvas.inventory
     mode = inventory.mode_for(setting, scope, report_above=config.canvas.report_above)
     if mode != "report" or not hasattr(client, "transport") or not scope.courses:
-        return _Taken(mode="courses", setting=setting)
+        return _Taken(setting=setting)
     try:
         report = inventory.take(client, result.desired, scope, config, claims=claims, now=now)
     except inventory.InventoryUnavailable as exc:
         if setting == "report":
             raise
         return _Taken(
-            mode="courses",
             setting=setting,
             fallback=str(exc),
             warnings=[
@@ -201,7 +198,7 @@ def _inventory(
                 )
             ],
         )
-    return _Taken(mode="report", setting=setting, report=report)
+    return _Taken(setting=setting, report=report)
 
 
 def _requests(client: Any) -> int:

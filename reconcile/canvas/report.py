@@ -101,7 +101,6 @@ class Report:
     id: int
     files: dict[str, bytes]  # "enrollments" | "xlist" -> CSV bytes
     polls: int = 0
-    seconds: float = 0.0
 
 
 def run_provisioning(
@@ -156,7 +155,7 @@ def run_provisioning(
     if not url:
         raise ReportError(f"Canvas's provisioning report {report_id} is complete but has no file")
     data = client.transport.download(str(url), max_bytes=max_bytes)
-    return Report(report_id, _files(data, kinds, report_id), polls=polls, seconds=clock() - started)
+    return Report(report_id, _files(data, kinds, report_id), polls=polls)
 
 
 def _id_of(job: Any) -> int:

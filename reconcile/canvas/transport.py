@@ -251,6 +251,9 @@ class Transport:
                     stream=raw_limit is not None,
                 )
                 content = _bounded(answer, raw_limit, shown) if raw_limit is not None else None
+            except CanvasError:
+                self.limiter.release()  # a file refused for its size: its slot goes back
+                raise
             except (requests.ConnectionError, requests.Timeout, *_DROPPED) as exc:
                 self.limiter.release()
                 self._counters.add("transport_errors")

@@ -89,8 +89,10 @@ def test_an_oversized_file_is_refused_before_it_is_read(
         return Answer(200, b"x" * 5000, {"Content-Type": "text/csv"})
 
     scripted.script = script
-    with _client(scripted, fake_time) as client, pytest.raises(CanvasError, match="above the limit of 1,000"):
-        run_provisioning(client, "1", kinds=("enrollments",), max_bytes=1000)
+    with _client(scripted, fake_time) as client:
+        with pytest.raises(CanvasError, match="above the limit of 1,000"):
+            run_provisioning(client, "1", kinds=("enrollments",), max_bytes=1000)
+        assert client.limiter.snapshot().in_flight == 0  # the refused download gave its slot back
 
 
 @pytest.mark.parametrize("status", ["error", "aborted", "deleted"])
